@@ -1,0 +1,91 @@
+"""``create_app()``: the one Litestar application, used by the server and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, Request, Response
+from litestar.exceptions import ValidationException
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from backend import __version__, db
+from backend.errors import DomainError
+from backend.health import HealthController
+from backend.logs import structlog_plugin
+from backend.settings import REPO_ROOT, Settings, get_settings
+
+PWA_DIR = REPO_ROOT / "pwa"
+ASSETS_DIR = Path(__file__).parent / "static"
+SWAGGER = "/_assets/swagger-ui"
+
+
+def domain_error_handler(_: Request, exc: DomainError) -> Response:
+    """A refused request: its status and a message a person understands."""
+    body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.message}
+    if exc.details is not None:
+        body["extra"] = exc.details
+    return Response(body, status_code=exc.status_code)
+
+
+def validation_error_handler(_: Request, exc: ValidationException) -> Response:
+    """Malformed input (wrong JSON shape or types): 400 with the fields concerned."""
+    return Response(
+        {"status_code": 400, "detail": "请求数据格式不正确", "extra": exc.extra},
+        status_code=400,
+    )
+
+
+def openapi_config() -> OpenAPIConfig:
+    """OpenAPI at ``/schema`` (JSON at ``/schema/openapi.json``), with a locally served UI."""
+    return OpenAPIConfig(
+        title="医保定点医药机构现场检查 API",
+        version=__version__,
+        description="检查任务、离线同步、评分、整改通知书与整改事项的接口。",
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path=["/", "/swagger"],
+                js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+                css_url=f"{SWAGGER}/swagger-ui.css",
+                standalone_preset_js_url=f"{SWAGGER}/swagger-ui-standalone-preset.js",
+            )
+        ],
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application. The database engine comes from Piccolo's configuration."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await db.start()
+        try:
+            yield
+        finally:
+            await db.stop()
+
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            create_static_files_router(
+                path="/_assets", directories=[ASSETS_DIR], include_in_schema=False
+            ),
+            # Registered last so that every API route wins over a file of the same name.
+            create_static_files_router(
+                path="/", directories=[PWA_DIR], html_mode=True, include_in_schema=False
+            ),
+        ],
+        lifespan=[lifespan],
+        openapi_config=openapi_config(),
+        plugins=[structlog_plugin(settings)],
+        exception_handlers={
+            DomainError: domain_error_handler,
+            ValidationException: validation_error_handler,
+        },
+        debug=False,
+    )

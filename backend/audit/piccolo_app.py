@@ -1,0 +1,14 @@
+"""Piccolo app for the audit domain: its tables and migrations."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from backend.audit.tables import AuditEvent
+
+APP_CONFIG = AppConfig(
+    app_name="audit",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[AuditEvent],
+    migration_dependencies=[],
+)

@@ -1,0 +1,80 @@
+"""Writing and reading the append-only audit log.
+
+Callers write the event inside the same transaction as the change it records, so that a change
+and its audit event commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from backend.audit.tables import AuditEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user (with the device they act from), or the system itself."""
+
+    id: str | None
+    username: str
+    role: str | None = None
+    device_id: str | None = None
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        """An actor for changes made by the system or an administrator's CLI session."""
+        return cls(id=None, username=name, role=None)
+
+
+def _jsonable(value: Any) -> Any:
+    # Round-trip through JSON so dates, UUIDs and Decimals are stored as plain text values.
+    return None if value is None else json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+async def record(
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    *,
+    before: Any = None,
+    after: Any = None,
+    request_id: str | None = None,
+) -> None:
+    """Append one audit event. Call it inside the transaction of the change it records.
+
+    Args:
+        actor: who made the change.
+        action: a dotted verb, e.g. ``checklist.load`` or ``inspection.submit``.
+        entity_type: the kind of record changed, e.g. ``inspection``.
+        entity_id: the id of the record changed.
+        before: the relevant state before the change, where it matters.
+        after: the relevant state after the change.
+        request_id: the HTTP request id, when the change came through the API.
+    """
+    await AuditEvent.insert(
+        AuditEvent(
+            actor_id=actor.id,
+            actor_username=actor.username,
+            actor_role=actor.role,
+            device_id=actor.device_id,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            before=_jsonable(before),
+            after=_jsonable(after),
+            request_id=request_id,
+        )
+    )
+
+
+async def history(entity_type: str, entity_id: object) -> list[dict[str, Any]]:
+    """All audit events of one record, oldest first."""
+    return (
+        await AuditEvent.select()
+        .where((AuditEvent.entity_type == entity_type) & (AuditEvent.entity_id == str(entity_id)))
+        .order_by(AuditEvent.id)
+        .output(load_json=True)
+    )

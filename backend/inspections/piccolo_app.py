@@ -1,0 +1,14 @@
+"""Piccolo app for the inspections domain: its tables and migrations."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from backend.inspections.tables import Assignment, AssignmentInspector, Inspection, Finding, Photo
+
+APP_CONFIG = AppConfig(
+    app_name="inspections",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[Assignment, AssignmentInspector, Inspection, Finding, Photo],
+    migration_dependencies=["backend.accounts.piccolo_app", "backend.checklists.piccolo_app", "backend.institutions.piccolo_app"],
+)

@@ -1,0 +1,51 @@
+"""Structured logging for the server and the CLI: key-value lines, or JSON lines in production."""
+
+from __future__ import annotations
+
+import logging
+
+import structlog
+from litestar.logging.config import StructLoggingConfig, default_structlog_processors
+from litestar.middleware.logging import LoggingMiddlewareConfig
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+
+from backend.settings import Settings
+
+
+def _processors(settings: Settings) -> list:
+    return default_structlog_processors(as_json=settings.log_format == "json")
+
+
+def structlog_plugin(settings: Settings) -> StructlogPlugin:
+    """The Litestar plugin that logs each request (never bodies: they may hold passwords)."""
+    return StructlogPlugin(
+        config=StructlogConfig(
+            structlog_logging_config=StructLoggingConfig(
+                processors=_processors(settings),
+                wrapper_class=structlog.make_filtering_bound_logger(
+                    logging.getLevelName(settings.log_level)
+                ),
+                log_exceptions="always",
+                pretty_print_tty=False,
+            ),
+            middleware_logging_config=LoggingMiddlewareConfig(
+                request_log_fields=("path", "method", "query"),
+                response_log_fields=("status_code",),
+            ),
+        )
+    )
+
+
+def configure_cli_logging(settings: Settings) -> None:
+    """Structured logs for CLI commands, to stderr so stdout stays machine-readable."""
+    structlog.configure(
+        processors=_processors(settings),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(settings.log_level)),
+        logger_factory=structlog.PrintLoggerFactory(file=__import__("sys").stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
+    """A structured logger."""
+    return structlog.get_logger(name)

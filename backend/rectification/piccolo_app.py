@@ -1,0 +1,14 @@
+"""Piccolo app for the rectification domain: its tables and migrations."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from backend.rectification.tables import RectificationNotice, RectificationTask
+
+APP_CONFIG = AppConfig(
+    app_name="rectification",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[RectificationNotice, RectificationTask],
+    migration_dependencies=["backend.inspections.piccolo_app"],
+)
