@@ -52,6 +52,7 @@ def openapi_config() -> OpenAPIConfig:
                 js_url=f"{SWAGGER}/swagger-ui-bundle.js",
                 css_url=f"{SWAGGER}/swagger-ui.css",
                 standalone_preset_js_url=f"{SWAGGER}/swagger-ui-standalone-preset.js",
+                favicon="<link rel='icon' type='image/png' href='/_assets/favicon.png'>",
             )
         ],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import structlog
 from litestar.logging.config import StructLoggingConfig, default_structlog_processors
@@ -13,7 +14,22 @@ from backend.settings import Settings
 
 
 def _processors(settings: Settings) -> list:
-    return default_structlog_processors(as_json=settings.log_format == "json")
+    if settings.log_format == "json":
+        return default_structlog_processors(as_json=True)
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.format_exc_info,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()),
+    ]
+
+
+def _logger_factory(settings: Settings) -> object:
+    # JSON processors emit bytes, the console renderer emits text: each needs its own writer.
+    if settings.log_format == "json":
+        return structlog.BytesLoggerFactory(file=sys.stderr.buffer)
+    return structlog.WriteLoggerFactory(file=sys.stderr)
 
 
 def structlog_plugin(settings: Settings) -> StructlogPlugin:
@@ -25,6 +41,7 @@ def structlog_plugin(settings: Settings) -> StructlogPlugin:
                 wrapper_class=structlog.make_filtering_bound_logger(
                     logging.getLevelName(settings.log_level)
                 ),
+                logger_factory=_logger_factory(settings),
                 log_exceptions="always",
                 pretty_print_tty=False,
             ),
@@ -41,7 +58,7 @@ def configure_cli_logging(settings: Settings) -> None:
     structlog.configure(
         processors=_processors(settings),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(settings.log_level)),
-        logger_factory=structlog.PrintLoggerFactory(file=__import__("sys").stderr),
+        logger_factory=_logger_factory(settings),
         cache_logger_on_first_use=True,
     )
 
