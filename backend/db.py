@@ -24,6 +24,7 @@ from backend.settings import Settings, get_settings
 SQLITE_BUSY_TIMEOUT_S = 30
 
 _write_lock: asyncio.Lock | None = None
+_pool_users = 0
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -79,16 +80,26 @@ async def prepare_sqlite(db: Engine) -> None:
 
 
 async def start(db: Engine | None = None) -> None:
-    """Open the connection pool (PostgreSQL) or prepare the file (SQLite)."""
+    """Open the connection pool (PostgreSQL) or prepare the file (SQLite).
+
+    Calls nest: the pool opens on the first call and closes with the matching last :func:`stop`,
+    so a CLI command or a test can hold the database while an app inside it starts and stops.
+    """
+    global _pool_users
     db = db or engine()
     if isinstance(db, PostgresEngine):
-        await db.start_connection_pool(max_size=get_settings().pg_pool_max)
+        if _pool_users == 0:
+            await db.start_connection_pool(max_size=get_settings().pg_pool_max)
+        _pool_users += 1
     else:
         await prepare_sqlite(db)
 
 
 async def stop(db: Engine | None = None) -> None:
-    """Close the connection pool, if any."""
+    """Release the connection pool; it closes when its last user stops."""
+    global _pool_users
     db = db or engine()
-    if isinstance(db, PostgresEngine):
-        await db.close_connection_pool()
+    if isinstance(db, PostgresEngine) and _pool_users > 0:
+        _pool_users -= 1
+        if _pool_users == 0:
+            await db.close_connection_pool()

@@ -19,8 +19,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 ENGINE = os.environ.get("YIBAO_TEST_DB", "sqlite")
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="yibao-test-"))
@@ -107,10 +107,16 @@ def repo_root() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-async def client(database: None) -> AsyncIterator[AsyncTestClient]:
-    """An HTTP client on the whole app (real routing, middleware and database)."""
+async def client(database: None) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the whole app: real routing, middleware and database, on the test loop.
 
+    httpx's ASGI transport runs requests on this event loop (Litestar's AsyncTestClient would run
+    the app on a thread of its own, where the database pool of this loop can't be used). It sends
+    no lifespan events: the ``database`` fixture has opened the database the app's lifespan would
+    open; the app's own start-up and shut-down are tested against a real server process.
+    """
     from backend.app import create_app
 
-    async with AsyncTestClient(app=create_app()) as test_client:
-        yield test_client
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

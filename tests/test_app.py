@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from litestar.testing import AsyncTestClient
+import httpx
 
 
-async def test_health_reports_the_database(client: AsyncTestClient) -> None:
+async def test_health_reports_the_database(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
     body = response.json()
@@ -14,7 +14,7 @@ async def test_health_reports_the_database(client: AsyncTestClient) -> None:
     assert body["database"] in {"sqlite", "postgresql"}
 
 
-async def test_openapi_json_describes_the_api(client: AsyncTestClient) -> None:
+async def test_openapi_json_describes_the_api(client: httpx.AsyncClient) -> None:
     response = await client.get("/schema/openapi.json")
     assert response.status_code == 200
     doc = response.json()
@@ -23,7 +23,7 @@ async def test_openapi_json_describes_the_api(client: AsyncTestClient) -> None:
     assert doc["info"]["title"]
 
 
-async def test_schema_page_uses_only_local_assets(client: AsyncTestClient) -> None:
+async def test_schema_page_uses_only_local_assets(client: httpx.AsyncClient) -> None:
     page = await client.get("/schema")
     assert page.status_code == 200
     assert "swagger-ui-bundle.js" in page.text
@@ -34,13 +34,13 @@ async def test_schema_page_uses_only_local_assets(client: AsyncTestClient) -> No
         assert len(response.content) > 10_000
 
 
-async def test_root_serves_the_app_page(client: AsyncTestClient) -> None:
+async def test_root_serves_the_app_page(client: httpx.AsyncClient) -> None:
     response = await client.get("/")
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
     assert "医保" in response.text
 
 
-async def test_unknown_api_path_is_404(client: AsyncTestClient) -> None:
+async def test_unknown_api_path_is_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/does-not-exist")
     assert response.status_code == 404
