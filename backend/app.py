@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar, Request, Response
-from litestar.exceptions import ValidationException
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from backend import __version__, db
+from backend.accounts.auth import CurrentUser, TokenIssuer, make_jwt_auth
+from backend.accounts.controllers import AdminUserController, AuthController
 from backend.errors import DomainError
 from backend.health import HealthController
 from backend.logs import structlog_plugin
@@ -39,6 +44,19 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response:
     )
 
 
+def not_authorized_handler(_: Request, exc: NotAuthorizedException) -> Response:
+    """Missing, expired, forged or revoked credentials: 401 with a message for the user."""
+    return Response(
+        {"status_code": 401, "detail": "未登录或登录已失效，请重新登录"},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _current_user(request: Request[CurrentUser, Any, Any]) -> CurrentUser:
+    return request.user
+
+
 def openapi_config() -> OpenAPIConfig:
     """OpenAPI at ``/schema`` (JSON at ``/schema/openapi.json``), with a locally served UI."""
     return OpenAPIConfig(
@@ -61,6 +79,12 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application. The database engine comes from Piccolo's configuration."""
     settings = settings or get_settings()
+    jwt_auth = make_jwt_auth(settings)
+    tokens = TokenIssuer(jwt_auth)
+    login_rate = RateLimitConfig(
+        rate_limit=("minute", settings.login_rate_per_minute),
+        check_throttle_handler=lambda request: request.url.path == "/api/auth/login",
+    )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -73,20 +97,37 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             HealthController,
+            AuthController,
+            AdminUserController,
             create_static_files_router(
-                path="/_assets", directories=[ASSETS_DIR], include_in_schema=False
+                path="/_assets",
+                directories=[ASSETS_DIR],
+                include_in_schema=False,
+                opt={"exclude_from_auth": True},
             ),
             # Registered last so that every API route wins over a file of the same name.
             create_static_files_router(
-                path="/", directories=[PWA_DIR], html_mode=True, include_in_schema=False
+                path="/",
+                directories=[PWA_DIR],
+                html_mode=True,
+                include_in_schema=False,
+                opt={"exclude_from_auth": True},
             ),
         ],
         lifespan=[lifespan],
+        on_app_init=[jwt_auth.on_app_init],
+        middleware=[login_rate.middleware],
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "tokens": Provide(lambda: tokens, sync_to_thread=False),
+            "current_user": Provide(_current_user, sync_to_thread=False),
+        },
         openapi_config=openapi_config(),
         plugins=[structlog_plugin(settings)],
         exception_handlers={
             DomainError: domain_error_handler,
             ValidationException: validation_error_handler,
+            NotAuthorizedException: not_authorized_handler,
         },
         debug=False,
     )

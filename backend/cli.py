@@ -185,7 +185,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         code = _run_db(lambda: _prepare_to_serve(args.demo or settings.demo), needs_schema=False)
         if code != 0:
             return code
-    print(f"\n服务地址：http://{host}:{port}/   接口文档：http://{host}:{port}/schema\n", flush=True)
+    print(
+        f"\n服务地址：http://{host}:{port}/   接口文档：http://{host}:{port}/schema\n", flush=True
+    )
     uvicorn.run(
         "backend.app:create_app",
         factory=True,
@@ -222,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     checklists = sub.add_parser("checklists", help="validate or load checklist files")
     checklist_sub = checklists.add_subparsers(dest="checklists_command", required=True)
     validate = checklist_sub.add_parser("validate", help="report every problem in checklist files")
-    validate.add_argument("paths", nargs="*", help="files or folders (default: YIBAO_CHECKLISTS_DIR)")
+    validate.add_argument(
+        "paths", nargs="*", help="files or folders (default: YIBAO_CHECKLISTS_DIR)"
+    )
     validate.set_defaults(func=cmd_checklists_validate)
     load = checklist_sub.add_parser("load", help="load checklist versions into the database")
     load.add_argument("paths", nargs="*", help="files or folders (default: YIBAO_CHECKLISTS_DIR)")

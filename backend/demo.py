@@ -262,7 +262,10 @@ async def create_demo_data(settings: Settings, today: date | None = None) -> boo
             )
             await assignment.save()
             await AssignmentInspector.insert(
-                *[AssignmentInspector(assignment=assignment.id, inspector=users[u].id) for u in team]
+                *[
+                    AssignmentInspector(assignment=assignment.id, inspector=users[u].id)
+                    for u in team
+                ]
             )
 
         await record(

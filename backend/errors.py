@@ -35,3 +35,19 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415

@@ -57,7 +57,9 @@ def configure_cli_logging(settings: Settings) -> None:
     """Structured logs for CLI commands, to stderr so stdout stays machine-readable."""
     structlog.configure(
         processors=_processors(settings),
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(settings.log_level)),
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelName(settings.log_level)
+        ),
         logger_factory=_logger_factory(settings),
         cache_logger_on_first_use=True,
     )

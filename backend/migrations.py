@@ -39,7 +39,10 @@ async def pending_migrations() -> list[str]:
     manager = BaseMigrationManager()
     ran: set[tuple[str, str]] = set()
     if await Migration.table_exists():
-        ran = {(r["app_name"], r["name"]) for r in await Migration.select(Migration.app_name, Migration.name)}
+        ran = {
+            (r["app_name"], r["name"])
+            for r in await Migration.select(Migration.app_name, Migration.name)
+        }
     missing = []
     for app_config in manager.get_app_registry().app_configs.values():
         modules = manager.get_migration_modules(str(app_config.migrations_folder_path))

@@ -15,6 +15,11 @@ Every CLI command and the server read the same settings through :func:`get_setti
 | ``YIBAO_LOG_LEVEL`` | ``INFO`` | log level |
 | ``YIBAO_LOG_FORMAT`` | ``console`` | ``json`` for one JSON object per line |
 | ``YIBAO_PG_POOL_MAX`` | ``10`` | PostgreSQL connections per worker |
+| ``YIBAO_ACCESS_TOKEN_MINUTES`` | ``60`` | lifetime of an access token |
+| ``YIBAO_REFRESH_DAYS`` | ``30`` | a device stays signed in this long without contact (renewed on each refresh) |
+| ``YIBAO_LOGIN_MAX_FAILURES`` | ``5`` | consecutive failed logins that lock an account |
+| ``YIBAO_LOGIN_LOCK_MINUTES`` | ``15`` | how long a locked account stays locked |
+| ``YIBAO_LOGIN_RATE_PER_MINUTE`` | ``60`` | login attempts per client address per minute (per worker) |
 """
 
 from __future__ import annotations
@@ -49,6 +54,11 @@ class Settings:
     log_level: str
     log_format: str
     pg_pool_max: int
+    access_token_minutes: int = 60
+    refresh_days: int = 30
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    login_rate_per_minute: int = 60
 
     @property
     def is_sqlite(self) -> bool:
@@ -126,6 +136,11 @@ def load_settings() -> Settings:
         log_level=os.environ.get("YIBAO_LOG_LEVEL", "INFO").upper(),
         log_format=log_format,
         pg_pool_max=_int("YIBAO_PG_POOL_MAX", 10),
+        access_token_minutes=_int("YIBAO_ACCESS_TOKEN_MINUTES", 60),
+        refresh_days=_int("YIBAO_REFRESH_DAYS", 30),
+        login_max_failures=_int("YIBAO_LOGIN_MAX_FAILURES", 5),
+        login_lock_minutes=_int("YIBAO_LOGIN_LOCK_MINUTES", 15),
+        login_rate_per_minute=_int("YIBAO_LOGIN_RATE_PER_MINUTE", 60),
     )
 
 

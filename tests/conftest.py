@@ -34,6 +34,8 @@ os.environ["YIBAO_ENV"] = "development"
 os.environ["YIBAO_SECRET_KEY"] = "test-secret-key-" + "x" * 32
 os.environ.pop("YIBAO_DEMO", None)
 os.environ["YIBAO_LOG_LEVEL"] = "WARNING"
+# Tests log in far more often than a person; the limiter itself is tested with its own app.
+os.environ["YIBAO_LOGIN_RATE_PER_MINUTE"] = "100000"
 os.environ["PICCOLO_CONF"] = "backend.piccolo_conf"
 
 
@@ -67,7 +69,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "database" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
         if ENGINE != "postgres" and item.get_closest_marker("postgres_only"):
-            item.add_marker(pytest.mark.skip(reason="PostgreSQL only (run with YIBAO_TEST_DB=postgres)"))
+            item.add_marker(
+                pytest.mark.skip(reason="PostgreSQL only (run with YIBAO_TEST_DB=postgres)")
+            )
 
 
 def pytest_sessionfinish() -> None:
@@ -120,3 +124,36 @@ async def client(database: None) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+async def demo(database: None) -> None:
+    """The demo city, institutions, physicians, users and assignments."""
+    from backend.demo import create_demo_data
+    from backend.settings import get_settings
+
+    await create_demo_data(get_settings())
+
+
+@pytest.fixture(scope="session")
+async def login(client: httpx.AsyncClient, demo: None):
+    """``await login("inspector")`` gives the headers of a signed-in demo user (cached per user)."""
+    from backend.demo import demo_password
+
+    cache: dict[str, dict[str, str]] = {}
+
+    async def headers(username: str, password: str | None = None) -> dict[str, str]:
+        if password is None and username in cache:
+            return cache[username]
+        response = await client.post(
+            "/api/auth/login",
+            json={"username": username, "password": password or demo_password(),
+                  "device_id": f"test-{username}"},
+        )
+        assert response.status_code == 200, response.text
+        value = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        if password is None:
+            cache[username] = value
+        return value
+
+    return headers

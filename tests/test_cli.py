@@ -142,8 +142,14 @@ def test_demo_data_is_refused_in_production(database: None) -> None:
 async def test_create_user_checks_scope_and_audits(database: None) -> None:
     assert run_yibao("demo-data").returncode == 0
     ok = run_yibao(
-        "create-user", "cli.inspector", "--role", "inspector", "--region", "371003",
-        "--password", "correct-horse",
+        "create-user",
+        "cli.inspector",
+        "--role",
+        "inspector",
+        "--region",
+        "371003",
+        "--password",
+        "correct-horse",
     )
     assert ok.returncode == 0, ok.stderr
     user = await User.select().where(User.username == "cli.inspector").first()
@@ -161,7 +167,9 @@ async def test_create_user_checks_scope_and_audits(database: None) -> None:
         (["cli.short", "--role", "admin"], "密码"),
     ]
     for args, message in cases:
-        password = ["--password", "short"] if args[0] == "cli.short" else ["--password", "long-enough-pw"]
+        password = (
+            ["--password", "short"] if args[0] == "cli.short" else ["--password", "long-enough-pw"]
+        )
         before = await User.count()
         result = run_yibao("create-user", *args, *password)
         assert result.returncode == 1, (args, result.stdout, result.stderr)

@@ -45,7 +45,9 @@ async def test_every_table_column_exists_with_its_nullability(database: None) ->
             name = column._meta.db_column_name
             assert name in columns, f"{table._meta.tablename}.{name} missing"
             if not column._meta.primary_key:
-                assert columns[name] == column._meta.null, f"{table._meta.tablename}.{name} nullability"
+                assert columns[name] == column._meta.null, (
+                    f"{table._meta.tablename}.{name} nullability"
+                )
 
 
 async def test_audit_log_refuses_update_and_delete(database: None) -> None:

@@ -24,7 +24,9 @@ def _wait_healthy(base: str, proc: subprocess.Popen[str], timeout: float = 90) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+            raise AssertionError(
+                f"server exited early:\n{proc.stdout.read() if proc.stdout else ''}"
+            )
         try:
             response = httpx.get(f"{base}/health", timeout=2)
             if response.status_code == 200:

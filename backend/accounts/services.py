@@ -44,42 +44,10 @@ async def create_user(
             "用户名须为 3–64 位字母、数字、点、下划线或连字符，并以字母或数字开头",
             details={"field": "username"},
         )
-    try:
-        role_value = Role(role)
-    except ValueError:
-        raise InvalidInput(
-            f"未知角色 {role!r}，可选：{', '.join(r.value for r in Role)}",
-            details={"field": "role"},
-        ) from None
+    role_value = _role(role)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"密码至少 {MIN_PASSWORD_LENGTH} 位", details={"field": "password"})
-    region_id = institution_id = None
-    if role_value in {Role.inspector, Role.supervisor}:
-        if not region_code or institution_code:
-            raise InvalidInput(
-                f"{ROLE_LABELS[role_value]}须指定所属区域（--region 行政区划代码），不能指定机构",
-                details={"field": "region"},
-            )
-        region = await Region.select(Region.id).where(Region.code == region_code).first()
-        if region is None:
-            raise NotFound(f"区域代码 {region_code} 不存在", details={"field": "region"})
-        region_id = region["id"]
-    elif role_value == Role.manager:
-        if not institution_code or region_code:
-            raise InvalidInput(
-                "机构医保负责人须指定所属机构（--institution 定点机构编码），不能指定区域",
-                details={"field": "institution"},
-            )
-        inst = (
-            await Institution.select(Institution.id)
-            .where(Institution.code == institution_code)
-            .first()
-        )
-        if inst is None:
-            raise NotFound(f"机构编码 {institution_code} 不存在", details={"field": "institution"})
-        institution_id = inst["id"]
-    elif region_code or institution_code:
-        raise InvalidInput("系统管理员不限定区域或机构", details={"field": "role"})
+    region_id, institution_id = await _scope_ids(role_value, region_code, institution_code)
 
     password_hash = await hash_password_async(password)
     async with write_transaction():
@@ -102,3 +70,139 @@ async def create_user(
         }
         await record(actor, "user.create", "user", user.id, after=after)
     return {"id": str(user.id), **after}
+
+
+async def _scope_ids(
+    role: Role, region_code: str | None, institution_code: str | None
+) -> tuple[Any, Any]:
+    """Resolve and check the scope a role needs: (region id, institution id)."""
+    if role in {Role.inspector, Role.supervisor}:
+        if not region_code or institution_code:
+            raise InvalidInput(
+                f"{ROLE_LABELS[role]}须指定所属区域（行政区划代码），不能指定机构",
+                details={"field": "region"},
+            )
+        region = await Region.select(Region.id).where(Region.code == region_code).first()
+        if region is None:
+            raise NotFound(f"区域代码 {region_code} 不存在", details={"field": "region"})
+        return region["id"], None
+    if role == Role.manager:
+        if not institution_code or region_code:
+            raise InvalidInput(
+                "机构医保负责人须指定所属机构（定点机构编码），不能指定区域",
+                details={"field": "institution"},
+            )
+        inst = (
+            await Institution.select(Institution.id)
+            .where(Institution.code == institution_code)
+            .first()
+        )
+        if inst is None:
+            raise NotFound(f"机构编码 {institution_code} 不存在", details={"field": "institution"})
+        return None, inst["id"]
+    if region_code or institution_code:
+        raise InvalidInput("系统管理员不限定区域或机构", details={"field": "role"})
+    return None, None
+
+
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidInput(
+            f"未知角色 {role!r}，可选：{', '.join(r.value for r in Role)}",
+            details={"field": "role"},
+        ) from None
+
+
+async def update_user(
+    username: str,
+    actor: Actor,
+    *,
+    role: str | None = None,
+    region_code: str | None = None,
+    institution_code: str | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+    unlock: bool = False,
+    display_name: str | None = None,
+) -> dict[str, Any]:
+    """Change a user: re-role (with the scope the new role needs), disable or enable, reset the
+    password, unlock. Disabling or re-roling revokes the user's device sessions, so the change
+    takes effect at once on every device.
+
+    Raises:
+        NotFound: no such user.
+        InvalidInput: the change breaks a rule.
+    """
+    from backend.accounts.sessions import revoke_sessions
+
+    user = await User.select().where(User.username == username).first()
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在")
+    changes: dict[Any, Any] = {}
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    if role is not None or region_code is not None or institution_code is not None:
+        new_role = _role(role) if role is not None else Role(user["role"])
+        region_id, institution_id = await _scope_ids(new_role, region_code, institution_code)
+        changes.update(
+            {User.role: new_role.value, User.region: region_id, User.institution: institution_id}
+        )
+        before.update(
+            role=user["role"], region=str(user["region"]), institution=str(user["institution"])
+        )
+        after.update(role=new_role.value, region=region_code, institution=institution_code)
+    if is_active is not None and is_active != user["is_active"]:
+        changes[User.is_active] = is_active
+        before["is_active"], after["is_active"] = user["is_active"], is_active
+    if password is not None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(f"密码至少 {MIN_PASSWORD_LENGTH} 位", details={"field": "password"})
+        changes[User.password_hash] = await hash_password_async(password)
+        after["password"] = "changed"
+    if unlock:
+        changes.update({User.locked_until: None, User.failed_logins: 0})
+        after["unlocked"] = True
+    if display_name is not None:
+        changes[User.display_name] = display_name
+        before["display_name"], after["display_name"] = user["display_name"], display_name
+    if not changes:
+        raise InvalidInput("没有需要修改的内容")
+    from backend.accounts.auth import now
+
+    changes[User.updated_at] = now()
+    async with write_transaction():
+        await User.update(changes).where(User.id == user["id"])
+        await record(actor, "user.update", "user", user["id"], before=before, after=after)
+    if (
+        User.role in changes
+        or changes.get(User.is_active) is False
+        or User.password_hash in changes
+    ):
+        await revoke_sessions(actor, user_id=user["id"], reason="账户变更")
+    return await get_user(username)
+
+
+async def get_user(username: str) -> dict[str, Any]:
+    """A user without secrets, with the codes and names of their scope."""
+    row = (
+        await User.select(
+            User.id,
+            User.username,
+            User.display_name,
+            User.role,
+            User.is_active,
+            User.locked_until,
+            User.last_login_at,
+            User.region.code,
+            User.region.name,
+            User.institution.code,
+            User.institution.name,
+        )
+        .where(User.username == username)
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return row

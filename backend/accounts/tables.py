@@ -43,3 +43,21 @@ class User(Table, tablename="app_user"):
     last_login_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class DeviceSession(Table, tablename="device_session"):
+    """A login on one device. Its refresh credential keeps a tablet usable offline for days; every
+    request re-checks that the session is not revoked, so a lost tablet is cut off at its next
+    contact."""
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(User, null=False, on_delete=OnDelete.restrict, index=True)
+    device_id = Varchar(length=64, index=True)
+    device_name = Varchar(length=128, default="")
+    refresh_hash = Varchar(length=64, unique=True)  # SHA-256 of the refresh token; never the token
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    revoked_by = Varchar(length=64, null=True, default=None)
+    revoke_reason = Varchar(length=128, default="")

@@ -9,6 +9,7 @@ from enum import StrEnum
 from piccolo.columns import (
     JSONB,
     UUID,
+    BigSerial,
     Date,
     ForeignKey,
     Integer,
@@ -82,11 +83,12 @@ class AssignmentInspector(Table, tablename="assignment_inspector"):
 
 
 class Inspection(Table, tablename="inspection"):
-    """One on-site inspection. It pins the checklist version it was done against; once submitted
-    it is locked and carries the official score."""
+    """One on-site inspection of an assignment (one per assignment: the team's tablets merge into
+    it). It pins the checklist version it was done against; once submitted it is locked and
+    carries the official score."""
 
     id = UUID(primary_key=True)  # client-generated
-    assignment = ForeignKey(Assignment, null=False, on_delete=OnDelete.restrict, index=True)
+    assignment = ForeignKey(Assignment, null=False, on_delete=OnDelete.restrict, unique=True)
     institution = ForeignKey(Institution, null=False, on_delete=OnDelete.restrict, index=True)
     checklist = ForeignKey(ChecklistVersion, null=False, on_delete=OnDelete.restrict)
     checklist_hash = Varchar(length=80)
@@ -96,10 +98,12 @@ class Inspection(Table, tablename="inspection"):
     submitted_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
     representative_name = Varchar(length=64, default="")  # 被检查单位负责人
     signature_refused_reason = Text(default="")  # 拒绝签字及原因
+    signatures = JSONB(default=[])  # [{"photo_id", "signer", "name"}]
     note = Text(default="")
     score_total = Numeric(digits=(5, 1), null=True, default=None)  # official, on submission
     grade = Varchar(length=16, null=True, default=None)
     score_detail = JSONB(null=True, default=None)
+    submitted_hash = Varchar(length=64, null=True, default=None)  # of the submitted content
     device_id = Varchar(length=64, default="")
     client_updated_at = Timestamptz(null=True, default=None)
     revision = Integer(default=0)
@@ -120,6 +124,8 @@ class Finding(Table, tablename="finding"):
     failed = Integer(null=True, default=None)
     note = Text(default="")
     physician = ForeignKey(Physician, null=True, default=None, on_delete=OnDelete.restrict)
+    photo_ids = JSONB(default=[])  # the evidence photos the inspector attached
+    content_hash = Varchar(length=64, default="")  # of the answer, to recognise a resent write
     device_id = Varchar(length=64, default="")
     client_updated_at = Timestamptz(null=True, default=None)
     revision = Integer(default=0)
@@ -128,23 +134,51 @@ class Finding(Table, tablename="finding"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class WriteOutcome(StrEnum):
+    applied = "applied"  # became the current answer
+    superseded = "superseded"  # lost to a later answer from another device (kept here)
+    duplicate = "duplicate"  # the same write received again
+
+
+class FindingRevision(Table, tablename="finding_revision"):
+    """Every write of a finding that reached the server, including those that lost a conflict:
+    the history that guarantees no answer is ever dropped silently."""
+
+    id = BigSerial(primary_key=True)
+    inspection = ForeignKey(Inspection, null=False, on_delete=OnDelete.restrict, index=True)
+    finding_id = UUID()
+    item_id = Varchar(length=96)
+    payload = JSONB()
+    outcome = Varchar(length=16, choices=WriteOutcome)
+    device_id = Varchar(length=64, default="")
+    user_id = Varchar(length=36, null=True, default=None)
+    client_updated_at = Timestamptz(null=True, default=None)
+    client_revision = Integer(default=0)
+    received_at = Timestamptz(default=TimestamptzNow())
+
+
 class Photo(Table, tablename="photo"):
     """Metadata of a stored image: evidence for an item, or a signature. The bytes live in the
-    file store under ``storage_key``; identical content is stored once (``sha256``)."""
+    file store under ``storage_key``; identical content is stored once (``sha256``).
+
+    Photos are uploaded before the inspection they belong to reaches the server, so they name it
+    by id (no foreign key) together with its assignment, which decides who may upload and see it.
+    """
 
     id = UUID(primary_key=True)  # client-generated
-    inspection = ForeignKey(Inspection, null=True, default=None, on_delete=OnDelete.restrict, index=True)
+    assignment = ForeignKey(Assignment, null=False, on_delete=OnDelete.restrict, index=True)
+    inspection_id = UUID(index=True)
     item_id = Varchar(length=96, null=True, default=None)
     kind = Varchar(length=16, choices=PhotoKind, default=PhotoKind.evidence)
     signer = Varchar(length=64, null=True, default=None)  # for signatures: who signed
-    sha256 = Varchar(length=64, index=True)
+    sha256 = Varchar(length=64, index=True)  # of the bytes uploaded, as the client computed it
     content_type = Varchar(length=32)
     width = Integer()
     height = Integer()
     size_bytes = Integer()
     captured_at = Timestamptz(null=True, default=None)
     storage_key = Varchar(length=256)
-    thumbnail_key = Varchar(length=256, null=True, default=None)
+    thumbnail_key = Varchar(length=256)
     device_id = Varchar(length=64, default="")
     uploaded_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
     created_at = Timestamptz(default=TimestamptzNow())

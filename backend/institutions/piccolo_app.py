@@ -4,7 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from backend.institutions.tables import Region, Institution, Physician
+from backend.institutions.tables import Institution, Physician, Region
 
 APP_CONFIG = AppConfig(
     app_name="institutions",

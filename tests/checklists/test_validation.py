@@ -314,9 +314,7 @@ def test_content_hash_ignores_form_and_follows_content() -> None:
         "# 定点零售药店日常检查表（最小示例）\n", ""
     ).replace("version: 3", "version:    3   # 版本").replace(
         "applies_to: [pharmacy]", "applies_to:\n  - pharmacy"
-    ).replace(
-        "points: 5\n", "points: 5.0\n"
-    )
+    ).replace("points: 5\n", "points: 5.0\n")
     # Key order does not matter either.
     reordered = VALID.replace(
         "id: pharmacy-routine\nversion: 3\n", "version: 3\nid: pharmacy-routine\n"

@@ -4,7 +4,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from backend.migration_sql import run_sql
 
-ID = "2026-11-22T19:40:00:000000"
+ID = "2026-11-22T19:50:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "One finding per item per inspection; one team membership per inspector."
 
@@ -12,7 +12,7 @@ SQLITE = POSTGRES = [
     "CREATE UNIQUE INDEX IF NOT EXISTS finding_inspection_item ON finding (inspection, item_id)",
     "CREATE UNIQUE INDEX IF NOT EXISTS assignment_inspector_unique"
     " ON assignment_inspector (assignment, inspector)",
-    "CREATE INDEX IF NOT EXISTS photo_inspection_sha ON photo (inspection, sha256)",
+    "CREATE INDEX IF NOT EXISTS photo_inspection_sha ON photo (inspection_id, sha256)",
 ]
 
 

@@ -4,7 +4,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from backend.migration_sql import run_sql
 
-ID = "2026-11-22T19:40:00:000000"
+ID = "2026-11-22T19:50:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "Make the audit log append-only: refuse UPDATE and DELETE on both engines."
 

@@ -1,23 +1,16 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSONB
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import UUID
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.column_types import JSONB, UUID, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.defaults.uuid import UUID4
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-22T19:31:34:091720"
+ID = "2026-11-22T19:46:13:291171"
 VERSION = "1.38.0"
 DESCRIPTION = "initial"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="checklists", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="checklists", description=DESCRIPTION)
 
     manager.add_table(
         class_name="ChecklistVersion",

@@ -1,0 +1,177 @@
+"""Authentication: JWT access tokens, device-bound refresh credentials, the current user.
+
+An access token (short-lived JWT) names the user and the device session it was issued to. Every
+authenticated request re-checks that session and the user in the database, so disabling a user
+or revoking a device takes effect at the next request, even while tokens are unexpired. A tablet
+keeps working offline for days with its refresh credential: an opaque random token, stored only
+as a SHA-256 hash, bound to the device id, renewed on each use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from litestar.connection import ASGIConnection
+from litestar.security.jwt import JWTAuth, Token
+
+from backend.accounts.tables import DeviceSession, Role, User
+from backend.audit.services import Actor
+from backend.institutions.tables import Region
+from backend.settings import Settings
+
+# Public: liveness, the OpenAPI documents, logging in, refreshing and the public verification
+# pages. The app's static files are public too, through their routers' ``exclude_from_auth`` opt.
+PUBLIC_PATHS = [
+    r"^/health$",
+    r"^/schema(/|$)",
+    r"^/api/auth/login$",
+    r"^/api/auth/refresh$",
+    r"^/api/public/",
+]
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """The authenticated caller and their scope.
+
+    ``region_ids`` holds the caller's region and the regions under it (a city covers its
+    counties); it is ``None`` for an admin (everything) and empty for a manager.
+    """
+
+    id: UUID
+    username: str
+    display_name: str
+    role: Role
+    region_id: UUID | None
+    institution_id: UUID | None
+    region_ids: frozenset[UUID] | None
+    session_id: UUID
+    device_id: str
+
+    @property
+    def actor(self) -> Actor:
+        """This user as the actor of audit events."""
+        return Actor(
+            id=str(self.id), username=self.username, role=self.role.value, device_id=self.device_id
+        )
+
+
+def now() -> datetime:
+    """The current time, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+def hash_refresh_token(token: str) -> str:
+    """The stored form of a refresh token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_refresh_token() -> str:
+    """A fresh refresh credential (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+async def region_scope(region_id: UUID) -> frozenset[UUID]:
+    """A region and every region below it."""
+    scope = {region_id}
+    frontier = [region_id]
+    while frontier:
+        children = await Region.select(Region.id).where(Region.parent.is_in(frontier))
+        frontier = [c["id"] for c in children if c["id"] not in scope]
+        scope.update(frontier)
+    return frozenset(scope)
+
+
+async def load_current_user(user_id: str, session_id: str) -> CurrentUser | None:
+    """The user of a live session, or None when the session is revoked or expired, or the user
+    disabled."""
+    try:
+        sid = UUID(session_id)
+        uid = UUID(user_id)
+    except (TypeError, ValueError):
+        return None
+    row = (
+        await DeviceSession.select(
+            DeviceSession.id,
+            DeviceSession.device_id,
+            DeviceSession.revoked_at,
+            DeviceSession.expires_at,
+            DeviceSession.user.id,
+            DeviceSession.user.username,
+            DeviceSession.user.display_name,
+            DeviceSession.user.role,
+            DeviceSession.user.region,
+            DeviceSession.user.institution,
+            DeviceSession.user.is_active,
+        )
+        .where(DeviceSession.id == sid)
+        .first()
+    )
+    if (
+        row is None
+        or row["user.id"] != uid
+        or row["revoked_at"] is not None
+        or row["expires_at"] < now()
+        or not row["user.is_active"]
+    ):
+        return None
+    role = Role(row["user.role"])
+    region_id = row["user.region"]
+    if role == Role.admin:
+        region_ids: frozenset[UUID] | None = None
+    elif role == Role.manager or region_id is None:
+        region_ids = frozenset()
+    else:
+        region_ids = await region_scope(region_id)
+    return CurrentUser(
+        id=uid,
+        username=row["user.username"],
+        display_name=row["user.display_name"],
+        role=role,
+        region_id=region_id,
+        institution_id=row["user.institution"],
+        region_ids=region_ids,
+        session_id=sid,
+        device_id=row["device_id"],
+    )
+
+
+async def _retrieve_user(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    return await load_current_user(token.sub, str(token.extras.get("sid", "")))
+
+
+def make_jwt_auth(settings: Settings) -> JWTAuth[CurrentUser, Token]:
+    """The JWT configuration: every route needs a valid token except :data:`PUBLIC_PATHS`."""
+    return JWTAuth[CurrentUser, Token](
+        token_secret=settings.secret_key,
+        retrieve_user_handler=_retrieve_user,
+        exclude=PUBLIC_PATHS,
+        default_token_expiration=timedelta(minutes=settings.access_token_minutes),
+        openapi_security_scheme_name="BearerToken",
+        description="登录后获得的访问令牌：Authorization: Bearer <access_token>",
+    )
+
+
+class TokenIssuer:
+    """Signs access tokens with the app's JWT configuration (injected into the auth routes)."""
+
+    def __init__(self, jwt_auth: JWTAuth[CurrentUser, Token]) -> None:
+        self._jwt_auth = jwt_auth
+
+    def access_token(self, user_id: UUID, session_id: UUID, role: str) -> str:
+        """A signed access token for one session."""
+        return self._jwt_auth.create_token(
+            identifier=str(user_id),
+            token_unique_jwt_id=secrets.token_hex(8),
+            token_extras={"sid": str(session_id), "role": role},
+        )
+
+
+async def user_by_username(username: str) -> dict[str, Any] | None:
+    """A user row by username (with the password hash), or None."""
+    return await User.select().where(User.username == username).first()
