@@ -20,6 +20,14 @@ from backend.accounts.auth import CurrentUser, TokenIssuer, make_jwt_auth
 from backend.accounts.controllers import AdminUserController, AuthController
 from backend.errors import DomainError
 from backend.health import HealthController
+from backend.inspections.controllers import (
+    AssignmentController,
+    InspectionController,
+    PhotoController,
+    SyncController,
+)
+from backend.inspections.images import ImageLimits
+from backend.institutions.controllers import InstitutionController
 from backend.logs import structlog_plugin
 from backend.settings import REPO_ROOT, Settings, get_settings
 
@@ -99,6 +107,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AuthController,
             AdminUserController,
+            AssignmentController,
+            SyncController,
+            InspectionController,
+            PhotoController,
+            InstitutionController,
             create_static_files_router(
                 path="/_assets",
                 directories=[ASSETS_DIR],
@@ -129,5 +142,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ValidationException: validation_error_handler,
             NotAuthorizedException: not_authorized_handler,
         },
+        # Room for the largest photo and its form fields; the photo check gives the precise 413.
+        request_max_body_size=ImageLimits.from_env().max_bytes + 1024 * 1024,
         debug=False,
     )

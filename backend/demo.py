@@ -202,12 +202,13 @@ async def create_demo_data(settings: Settings, today: date | None = None) -> boo
 
         institutions: dict[str, Institution] = {}
         physicians: list[Physician] = []
-        seq: dict[str, int] = {}
+        seq: dict[tuple[str, str], int] = {}
         for name, kind, level, county in INSTITUTIONS:
-            seq[county] = seq.get(county, 0) + 1
+            # National codes: H for medical institutions, P for pharmacies, numbered per county.
             prefix = "P" if kind == InstitutionType.pharmacy else "H"
+            n = seq[county, prefix] = seq.get((county, prefix), 0) + 1
             inst = Institution(
-                code=f"{prefix}{county}{seq[county]:05d}",
+                code=f"{prefix}{county}{n:05d}",
                 name=name,
                 type=kind.value,
                 level=level,
@@ -224,8 +225,8 @@ async def create_demo_data(settings: Settings, today: date | None = None) -> boo
                     Physician(
                         institution=inst.id,
                         name=_person(rng),
-                        certificate_no=f"1{county}{seq[county]:03d}{i:02d}{rng.randint(1000, 9999)}",
-                        insurance_code=f"D{county}{seq[county]:03d}{i:03d}",
+                        certificate_no=f"1{county}{n:03d}{i:02d}{rng.randint(1000, 9999)}",
+                        insurance_code=f"D{county}{n:03d}{i:03d}",
                         title=rng.choice(TITLES),
                         department=rng.choice(DEPARTMENTS[kind]),
                         registered_on=date(rng.randint(2019, 2025), rng.randint(1, 12), 1),

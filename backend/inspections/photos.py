@@ -1,0 +1,175 @@
+"""Receiving evidence photos and signatures, and serving them to those who may see them.
+
+An upload names its client UUID and the SHA-256 of its bytes. The same upload again (a retry
+after a dropped connection) returns the stored photo and stores nothing; the same bytes under
+another id reuse the stored files. Bytes that don't match their SHA-256 (an upload cut off
+half-way) are refused, so a half-received photo is never stored as if it were whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from backend.accounts.auth import CurrentUser
+from backend.audit.services import record
+from backend.db import write_transaction
+from backend.errors import Conflict, InvalidInput, NotFound
+from backend.inspections.assignments import visible_assignment
+from backend.inspections.images import ImageLimits, process_image_async, sha256_hex
+from backend.inspections.reading import may_see
+from backend.inspections.tables import Inspection, InspectionStatus, Photo, PhotoKind
+from backend.storage import FileStore
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+PHOTO_NOT_FOUND = "照片不存在或您无权查看"
+
+
+@dataclass(frozen=True)
+class PhotoUpload:
+    """The fields that come with an uploaded image."""
+
+    id: UUID
+    sha256: str
+    assignment_id: UUID
+    inspection_id: UUID
+    kind: PhotoKind
+    item_id: str | None = None
+    signer: str | None = None
+    captured_at: datetime | None = None
+
+
+async def receive_photo(
+    user: CurrentUser, upload: PhotoUpload, data: bytes, store: FileStore, limits: ImageLimits
+) -> tuple[dict[str, Any], bool]:
+    """Check, prepare and store one uploaded image.
+
+    Returns:
+        The photo row and whether it was created now (False for a repeated upload).
+
+    Raises:
+        InvalidInput: the SHA-256 is malformed or does not match the bytes (422).
+        NotFound: the assignment is not the user's (404).
+        Conflict: the id is taken by different content, or the inspection is locked (409).
+        ImageRejected: not an acceptable image (413/415/422).
+    """
+    claimed = upload.sha256.lower()
+    if not SHA256_RE.match(claimed):
+        raise InvalidInput("sha256 须为 64 位十六进制字符", details={"field": "sha256"})
+    assignment = await visible_assignment(user, upload.assignment_id)
+    existing = await Photo.select().where(Photo.id == upload.id).first()
+    if existing is not None:
+        if existing["sha256"] == claimed and existing["assignment"] == upload.assignment_id:
+            return existing, False
+        raise Conflict("照片编号已被另一张照片使用，请重新拍摄", details={"field": "id"})
+    if sha256_hex(data) != claimed:
+        raise InvalidInput(
+            "照片内容与校验值不符，上传可能中断，请重新上传", details={"field": "sha256"}
+        )
+    locked = await Inspection.exists().where(
+        (Inspection.assignment == upload.assignment_id)
+        & (Inspection.status == InspectionStatus.submitted.value)
+    )
+    if locked:
+        raise Conflict("该检查已提交并锁定，不能再添加照片")
+
+    twin = await Photo.select().where(Photo.sha256 == claimed).first()
+    if (
+        twin is not None
+        and await store.exists(twin["storage_key"])
+        and await store.exists(twin["thumbnail_key"])
+    ):
+        meta = {
+            k: twin[k]
+            for k in (
+                "content_type",
+                "width",
+                "height",
+                "size_bytes",
+                "storage_key",
+                "thumbnail_key",
+            )
+        }
+        captured_at = twin["captured_at"]
+    else:
+        image = await process_image_async(data, limits)
+        prefix = f"photos/{claimed[:2]}/{claimed}"
+        meta = {
+            "content_type": image.display_content_type,
+            "width": image.width,
+            "height": image.height,
+            "size_bytes": len(image.display),
+            "storage_key": prefix + image.extension_for(image.display_content_type),
+            "thumbnail_key": f"{prefix}.thumb{image.extension_for(image.thumbnail_content_type)}",
+        }
+        # Files first, then the row: a crash in between leaves an unreferenced file (harmless,
+        # reused by the retry), never a row pointing at nothing.
+        await store.put(meta["storage_key"], image.display)
+        await store.put(meta["thumbnail_key"], image.thumbnail)
+        captured_at = image.captured_at
+
+    async with write_transaction():
+        if await Photo.exists().where(Photo.id == upload.id):
+            # A concurrent retry of the same upload got here first.
+            row = await Photo.select().where(Photo.id == upload.id).first()
+            return row, False  # type: ignore[return-value]
+        photo = Photo(
+            id=upload.id,
+            assignment=upload.assignment_id,
+            inspection_id=upload.inspection_id,
+            item_id=upload.item_id,
+            kind=upload.kind.value,
+            signer=upload.signer,
+            sha256=claimed,
+            captured_at=upload.captured_at or captured_at,
+            device_id=user.device_id,
+            uploaded_by=user.id,
+            **meta,
+        )
+        await photo.save()
+        await record(
+            user.actor,
+            "photo.upload",
+            "photo",
+            upload.id,
+            after={
+                "assignment": str(upload.assignment_id),
+                "inspection": str(upload.inspection_id),
+                "institution": assignment["institution.code"],
+                "item": upload.item_id,
+                "kind": upload.kind.value,
+                "sha256": claimed,
+            },
+        )
+    row = await Photo.select().where(Photo.id == upload.id).first()
+    return row, True  # type: ignore[return-value]
+
+
+async def visible_photo(user: CurrentUser, photo_id: UUID) -> dict[str, Any]:
+    """A photo row the user may see: as its inspection (managers once it is submitted), or its
+    assignment's team and region while the inspection has not arrived yet."""
+    row = (
+        await Photo.select(
+            Photo.all_columns(),
+            Photo.assignment.institution.id,
+            Photo.assignment.institution.region,
+        )
+        .where(Photo.id == photo_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(PHOTO_NOT_FOUND)
+    submitted = await Inspection.exists().where(
+        (Inspection.assignment == row["assignment"])
+        & (Inspection.status == InspectionStatus.submitted.value)
+    )
+    institution = {
+        "id": row["assignment.institution.id"],
+        "region": row["assignment.institution.region"],
+    }
+    if not may_see(user, institution, submitted):
+        raise NotFound(PHOTO_NOT_FOUND)
+    return row

@@ -1,0 +1,643 @@
+"""Receiving what tablets push: idempotent, merged by a documented rule, validated, scored.
+
+Each pushed inspection is handled in its own transaction, so a batch cut off half-way (a dropped
+connection, a killed server) leaves every inspection either whole or absent, and the retried
+batch completes it. See ``docs/sync-protocol.md`` for the rules in prose.
+
+The conflict rule, per finding (one answer to one checklist item): the answer with the later
+``client_updated_at`` (the moment the inspector tapped it on the tablet; never later than the
+server's clock) wins; ties go to the higher ``client_revision``, then to the device id. The
+losing write is kept in ``finding_revision`` and returned to the tablet in ``conflicts``;
+nothing is dropped silently. One assignment has one inspection: a second tablet's inspection
+with another id is merged into the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from backend.accounts.auth import CurrentUser, now
+from backend.audit.services import Actor, record
+from backend.checklists.schema import Checklist
+from backend.checklists.scoring import Answer, score, validate_answers
+from backend.checklists.tables import ChecklistVersion
+from backend.db import is_sqlite, write_transaction
+from backend.errors import NotFound
+from backend.inspections.assignments import visible_assignment
+from backend.inspections.schemas import (
+    Conflict,
+    FindingPush,
+    InspectionPush,
+    PushRequest,
+    RecordResult,
+)
+from backend.inspections.tables import (
+    Assignment,
+    AssignmentStatus,
+    Finding,
+    FindingRevision,
+    Inspection,
+    InspectionStatus,
+    Photo,
+    PhotoKind,
+    WriteOutcome,
+)
+from backend.institutions.tables import Physician
+
+_checklists: dict[UUID, Checklist] = {}
+
+
+async def checklist_model(version_id: UUID) -> Checklist:
+    """A loaded checklist version as a model (cached: versions never change once loaded)."""
+    if version_id not in _checklists:
+        row = (
+            await ChecklistVersion.select(ChecklistVersion.content)
+            .where(ChecklistVersion.id == version_id)
+            .output(load_json=True)
+            .first()
+        )
+        _checklists[version_id] = Checklist.model_validate(row["content"])
+    return _checklists[version_id]
+
+
+class Rejected(Exception):
+    """A pushed inspection is refused as a whole; its transaction rolls back."""
+
+    def __init__(
+        self,
+        http_status: int,
+        code: str,
+        message: str,
+        *,
+        problems: list[str] | None = None,
+        missing_photos: list[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+        self.problems = problems or []
+        self.missing_photos = missing_photos or []
+
+
+def _hash(data: Any) -> str:
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
+
+
+def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
+    """The part of a finding that is the inspector's answer (what conflicts are about)."""
+    if isinstance(f, FindingPush):
+        return {
+            "result": f.result,
+            "occurrences": f.occurrences,
+            "sampled": f.sampled,
+            "failed": f.failed,
+            "note": f.note,
+            "physician_id": str(f.physician_id) if f.physician_id else None,
+            "photo_ids": sorted(str(p) for p in f.photo_ids),
+        }
+    return {
+        "result": f["result"],
+        "occurrences": f["occurrences"],
+        "sampled": f["sampled"],
+        "failed": f["failed"],
+        "note": f["note"],
+        "physician_id": str(f["physician"]) if f["physician"] else None,
+        "photo_ids": sorted(str(p) for p in f["photo_ids"] or []),
+    }
+
+
+def _order_key(updated_at: datetime | None, revision: int, device_id: str) -> tuple[Any, ...]:
+    return (updated_at.timestamp() if updated_at else 0.0, revision, device_id)
+
+
+@dataclass
+class _Outcome:
+    created: bool = False
+    merged_into: UUID | None = None
+    applied: int = 0
+    superseded: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
+    finding_ids: dict[str, UUID] = field(default_factory=dict)
+
+
+async def push(user: CurrentUser, request: PushRequest) -> list[RecordResult]:
+    """Apply a batch, one inspection (and one transaction) at a time."""
+    return [await push_one(user, request.device_id, rec) for rec in request.inspections]
+
+
+async def push_one(user: CurrentUser, device_id: str, rec: InspectionPush) -> RecordResult:
+    """Apply one pushed inspection and say what happened to it."""
+    actor = Actor(
+        id=str(user.id), username=user.username, role=user.role.value, device_id=device_id
+    )
+    try:
+        return await _apply(user, actor, device_id, rec)
+    except Rejected as exc:
+        return RecordResult(
+            id=rec.id,
+            status="rejected",
+            http_status=exc.http_status,
+            code=exc.code,
+            message=exc.message,
+            problems=exc.problems,
+            missing_photos=exc.missing_photos,
+        )
+
+
+async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: Checklist) -> None:
+    """Everything that can be checked before the transaction: the checklist version and answers."""
+    expected = (assignment["checklist.checklist_id"], assignment["checklist.version"])
+    if (rec.checklist_id, rec.checklist_version) != expected or (
+        rec.checklist_hash and rec.checklist_hash != assignment["checklist.content_hash"]
+    ):
+        raise Rejected(
+            422,
+            "checklist_mismatch",
+            f"检查表版本不符：该任务使用「{assignment['checklist.title']}」"
+            f"（{expected[0]} 第 {expected[1]} 版），提交的是 {rec.checklist_id} 第 "
+            f"{rec.checklist_version} 版。请同步后按任务的检查表版本填写。",
+        )
+    items = {item.id: item for _, item in checklist.all_items()}
+    answers = [
+        Answer(
+            item=f.item,
+            result=f.result,
+            occurrences=f.occurrences,
+            sampled=f.sampled,
+            failed=f.failed,
+        )
+        for f in rec.findings
+    ]
+    problems = validate_answers(checklist, answers, require_complete=False)
+    seen_ids: dict[UUID, str] = {}
+    physician_ids = {f.physician_id for f in rec.findings if f.physician_id}
+    physicians = set()
+    if physician_ids:
+        physicians = {
+            r["id"]
+            for r in await Physician.select(Physician.id).where(
+                Physician.id.is_in(list(physician_ids))
+                & (Physician.institution == assignment["institution.id"])
+            )
+        }
+    for f in rec.findings:
+        if f.id in seen_ids and seen_ids[f.id] != f.item:
+            problems.append(f"finding {f.id}: used for two items ('{seen_ids[f.id]}', '{f.item}')")
+        seen_ids[f.id] = f.item
+        item = items.get(f.item)
+        if f.physician_id and item is not None:
+            if item.physician_points <= 0:
+                problems.append(f"item '{f.item}': this item does not name a physician")
+            elif f.physician_id not in physicians:
+                problems.append(
+                    f"item '{f.item}': physician {f.physician_id} is not of this institution"
+                )
+    if problems:
+        raise Rejected(
+            422, "invalid", "提交的检查记录有误，未保存，请核对后重试", problems=problems
+        )
+
+
+async def _apply(
+    user: CurrentUser, actor: Actor, device_id: str, rec: InspectionPush
+) -> RecordResult:
+    try:
+        assignment = await visible_assignment(user, rec.assignment_id)
+    except NotFound:
+        raise Rejected(404, "not_found", "检查任务不存在，或您不在该任务的检查组中") from None
+    if assignment["status"] == AssignmentStatus.cancelled.value:
+        raise Rejected(409, "cancelled", "该检查任务已取消，不能再提交检查记录")
+    checklist = await checklist_model(assignment["checklist.id"])
+    await _validate(rec, assignment, checklist)
+    received = now()
+    rec_hash = _hash(rec.model_dump(mode="json"))
+
+    async with write_transaction():
+        if not is_sqlite():
+            # Serialise every push for this assignment: two tablets of a team pushing at once
+            # merge one after the other instead of racing.
+            await (
+                Assignment.select(Assignment.id)
+                .where(Assignment.id == rec.assignment_id)
+                .lock_rows()
+            )
+        inspection = (
+            await Inspection.select()
+            .where(Inspection.assignment == rec.assignment_id)
+            .output(load_json=True)
+            .first()
+        )
+        if inspection is None and await Inspection.exists().where(Inspection.id == rec.id):
+            raise Rejected(409, "id_conflict", "检查记录编号已被另一任务使用，请重新开始该检查")
+        outcome = _Outcome()
+        if inspection is None:
+            inspection = await _create(user, actor, device_id, rec, assignment, received)
+            outcome.created = True
+        elif inspection["id"] != rec.id:
+            outcome.merged_into = inspection["id"]
+
+        current = {
+            r["item_id"]: r
+            for r in await Finding.select()
+            .where(Finding.inspection == inspection["id"])
+            .output(load_json=True)
+        }
+        if inspection["status"] == InspectionStatus.submitted.value:
+            return _after_submission(rec, rec_hash, inspection, current)
+
+        await _apply_findings(user, device_id, rec, inspection["id"], current, received, outcome)
+        changed_fields = await _apply_inspection_fields(rec, inspection, received)
+        revision = inspection["revision"] + 1
+        await Inspection.update(
+            {Inspection.revision: revision, Inspection.updated_at: received, **changed_fields}
+        ).where(Inspection.id == inspection["id"])
+        if assignment["status"] == AssignmentStatus.planned.value:
+            await Assignment.update(
+                {
+                    Assignment.status: AssignmentStatus.in_progress.value,
+                    Assignment.updated_at: received,
+                }
+            ).where(Assignment.id == rec.assignment_id)
+        await record(
+            actor,
+            "inspection.merge" if outcome.merged_into else "inspection.update",
+            "inspection",
+            inspection["id"],
+            after={
+                "pushed_id": str(rec.id),
+                "revision": revision,
+                "findings_applied": outcome.applied,
+                "findings_superseded": outcome.superseded,
+            },
+        )
+        score_dict = None
+        status = InspectionStatus.draft.value
+        if rec.submit:
+            score_dict = await _submit(
+                user, actor, rec, rec_hash, assignment, inspection["id"], checklist, received
+            )
+            status = InspectionStatus.submitted.value
+
+    merged = bool(
+        outcome.merged_into
+        or outcome.conflicts
+        or any(
+            outcome.finding_ids[f.item] != f.id
+            for f in rec.findings
+            if f.item in outcome.finding_ids
+        )
+    )
+    if rec.submit:
+        message = f"检查已提交，正式得分 {score_dict['total']}，等级 {score_dict['grade']}"
+    elif merged:
+        message = "已保存，并与检查组其他设备的记录合并"
+    else:
+        message = "已保存"
+    return RecordResult(
+        id=rec.id,
+        inspection_id=inspection["id"],
+        status="merged" if merged else "accepted",
+        http_status=201 if outcome.created else 200,
+        code="merged" if merged else "ok",
+        message=message,
+        conflicts=outcome.conflicts,
+        finding_ids=outcome.finding_ids,
+        inspection_status=status,
+        revision=revision,
+        score=score_dict,
+    )
+
+
+async def _create(
+    user: CurrentUser,
+    actor: Actor,
+    device_id: str,
+    rec: InspectionPush,
+    assignment: dict[str, Any],
+    received: datetime,
+) -> dict[str, Any]:
+    row = Inspection(
+        id=rec.id,
+        assignment=rec.assignment_id,
+        institution=assignment["institution.id"],
+        checklist=assignment["checklist.id"],
+        checklist_hash=assignment["checklist.content_hash"],
+        started_at=min(rec.started_at, received) if rec.started_at else received,
+        device_id=device_id,
+        client_updated_at=min(rec.client_updated_at, received),
+        created_by=user.id,
+        created_at=received,
+        updated_at=received,
+    )
+    await row.save()
+    await record(
+        actor,
+        "inspection.create",
+        "inspection",
+        rec.id,
+        after={"assignment": str(rec.assignment_id), "institution": assignment["institution.code"]},
+    )
+    return await Inspection.select().where(Inspection.id == rec.id).output(load_json=True).first()  # type: ignore[return-value]
+
+
+async def _apply_findings(
+    user: CurrentUser,
+    device_id: str,
+    rec: InspectionPush,
+    inspection_id: UUID,
+    current: dict[str, dict[str, Any]],
+    received: datetime,
+    outcome: _Outcome,
+) -> None:
+    history: list[FindingRevision] = []
+    for f in rec.findings:
+        content = finding_content(f)
+        content_hash = _hash(content)
+        client_time = min(f.client_updated_at, received)
+        cur = current.get(f.item)
+        if cur is None:
+            if await Finding.exists().where(Finding.id == f.id):
+                raise Rejected(
+                    409, "id_conflict", f"检查项 {f.item} 的记录编号已被使用，请重新填写该项"
+                )
+            await Finding(
+                id=f.id,
+                inspection=inspection_id,
+                item_id=f.item,
+                result=f.result,
+                occurrences=f.occurrences,
+                sampled=f.sampled,
+                failed=f.failed,
+                note=f.note,
+                physician=f.physician_id,
+                photo_ids=[str(p) for p in f.photo_ids],
+                content_hash=content_hash,
+                device_id=device_id,
+                client_updated_at=client_time,
+                revision=f.client_revision,
+                updated_by=user.id,
+                created_at=received,
+                updated_at=received,
+            ).save()
+            outcome.finding_ids[f.item] = f.id
+            outcome.applied += 1
+            history.append(
+                _revision(
+                    inspection_id, f, content, WriteOutcome.applied, device_id, user, client_time
+                )
+            )
+            continue
+        outcome.finding_ids[f.item] = cur["id"]
+        if cur["content_hash"] == content_hash:
+            continue  # the same answer again: a retry, or both tablets agree
+        incoming = _order_key(client_time, f.client_revision, device_id)
+        existing = _order_key(cur["client_updated_at"], cur["revision"], cur["device_id"])
+        if incoming > existing:
+            await Finding.update(
+                {
+                    Finding.result: f.result,
+                    Finding.occurrences: f.occurrences,
+                    Finding.sampled: f.sampled,
+                    Finding.failed: f.failed,
+                    Finding.note: f.note,
+                    Finding.physician: f.physician_id,
+                    Finding.photo_ids: [str(p) for p in f.photo_ids],
+                    Finding.content_hash: content_hash,
+                    Finding.device_id: device_id,
+                    Finding.client_updated_at: client_time,
+                    Finding.revision: f.client_revision,
+                    Finding.updated_by: user.id,
+                    Finding.updated_at: received,
+                }
+            ).where(Finding.id == cur["id"])
+            outcome.applied += 1
+            history.append(
+                _revision(
+                    inspection_id, f, content, WriteOutcome.applied, device_id, user, client_time
+                )
+            )
+        else:
+            outcome.superseded += 1
+            history.append(
+                _revision(
+                    inspection_id, f, content, WriteOutcome.superseded, device_id, user, client_time
+                )
+            )
+            same_device = cur["device_id"] == device_id
+            outcome.conflicts.append(
+                Conflict(
+                    item=f.item,
+                    finding_id=cur["id"],
+                    kept=finding_content(cur),
+                    yours=content,
+                    reason=(
+                        "本设备此前已提交了该项更新的答案，保留更新的答案"
+                        if same_device
+                        else f"检查组另一台设备于 {cur['client_updated_at']:%Y-%m-%d %H:%M:%S} "
+                        "修改了该项，保留较新的答案；您的答案已记入历史"
+                    ),
+                )
+            )
+    if history:
+        await FindingRevision.insert(*history)
+
+
+def _revision(
+    inspection_id: UUID,
+    f: FindingPush,
+    content: dict[str, Any],
+    outcome: WriteOutcome,
+    device_id: str,
+    user: CurrentUser,
+    client_time: datetime,
+) -> FindingRevision:
+    return FindingRevision(
+        inspection=inspection_id,
+        finding_id=f.id,
+        item_id=f.item,
+        payload=content,
+        outcome=outcome.value,
+        device_id=device_id,
+        user_id=str(user.id),
+        client_updated_at=client_time,
+        client_revision=f.client_revision,
+    )
+
+
+async def _apply_inspection_fields(
+    rec: InspectionPush, inspection: dict[str, Any], received: datetime
+) -> dict[Any, Any]:
+    """Inspection-level fields follow the same rule (the later edit wins); signatures add up."""
+    changes: dict[Any, Any] = {}
+    known = {s["photo_id"]: s for s in inspection["signatures"] or []}
+    for s in rec.signatures:
+        known.setdefault(str(s.photo_id), s.model_dump(mode="json"))
+    if len(known) != len(inspection["signatures"] or []):
+        changes[Inspection.signatures] = list(known.values())
+    client_time = min(rec.client_updated_at, received)
+    if inspection["client_updated_at"] is None or client_time >= inspection["client_updated_at"]:
+        changes.update(
+            {
+                Inspection.representative_name: rec.representative_name
+                or inspection["representative_name"],
+                Inspection.signature_refused_reason: rec.signature_refused_reason,
+                Inspection.note: rec.note,
+                Inspection.client_updated_at: client_time,
+            }
+        )
+    return changes
+
+
+def _after_submission(
+    rec: InspectionPush,
+    rec_hash: str,
+    inspection: dict[str, Any],
+    current: dict[str, dict[str, Any]],
+) -> RecordResult:
+    """A push for a submitted inspection: a resend is acknowledged, an edit refused."""
+    unchanged_findings = all(
+        f.item in current and current[f.item]["content_hash"] == _hash(finding_content(f))
+        for f in rec.findings
+    )
+    if rec_hash == inspection["submitted_hash"] or (unchanged_findings and not rec.submit):
+        return RecordResult(
+            id=rec.id,
+            inspection_id=inspection["id"],
+            status="unchanged",
+            http_status=200,
+            code="duplicate",
+            message="该检查已提交，本次内容此前已收到",
+            finding_ids={item: row["id"] for item, row in current.items()},
+            inspection_status=inspection["status"],
+            revision=inspection["revision"],
+            score=inspection["score_detail"],
+        )
+    submitted_at = inspection["submitted_at"]
+    raise Rejected(
+        409,
+        "locked",
+        f"该检查已于 {submitted_at:%Y-%m-%d %H:%M} 提交并锁定，不能再修改。"
+        "如需更正，请联系监管人员。",
+    )
+
+
+async def _submit(
+    user: CurrentUser,
+    actor: Actor,
+    rec: InspectionPush,
+    rec_hash: str,
+    assignment: dict[str, Any],
+    inspection_id: UUID,
+    checklist: Checklist,
+    received: datetime,
+) -> dict[str, Any]:
+    """Check that the inspection is complete with its evidence and signatures, then score it."""
+    findings = (
+        await Finding.select().where(Finding.inspection == inspection_id).output(load_json=True)
+    )
+    answers = [
+        Answer(
+            item=f["item_id"],
+            result=f["result"],
+            occurrences=f["occurrences"],
+            sampled=f["sampled"],
+            failed=f["failed"],
+        )
+        for f in findings
+    ]
+    problems = validate_answers(checklist, answers, require_complete=True)
+    inspection = (
+        await Inspection.select()
+        .where(Inspection.id == inspection_id)
+        .output(load_json=True)
+        .first()
+    )
+    signatures = inspection["signatures"] or []
+    if (
+        not any(s["signer"] == "representative" for s in signatures)
+        and not inspection["signature_refused_reason"].strip()
+    ):
+        problems.append("被检查单位负责人未签字，也未记录拒绝签字的原因")
+    if not any(s["signer"] == "inspector" for s in signatures):
+        problems.append("检查人员未签字")
+    if problems:
+        raise Rejected(
+            422, "incomplete", "检查尚未完成，不能提交：请补全以下内容", problems=problems
+        )
+
+    uploaded = {
+        str(r["id"]): r
+        for r in await Photo.select(Photo.id, Photo.kind, Photo.item_id).where(
+            Photo.assignment == rec.assignment_id
+        )
+    }
+    items = {item.id: item for _, item in checklist.all_items()}
+    missing: list[str] = []
+    for f in findings:
+        item = items[f["item_id"]]
+        needs_photo = f["result"] != "na" and (
+            item.evidence == "photo_always"
+            or (item.evidence == "photo_on_fail" and f["result"] == "fail")
+        )
+        listed = [p for p in f["photo_ids"] or []]
+        if needs_photo and not listed:
+            missing.append(f"检查项 {f['item_id']}（{item.text[:20]}）须附佐证照片")
+        for p in listed:
+            if p not in uploaded:
+                missing.append(f"检查项 {f['item_id']} 的照片 {p} 尚未上传")
+    for s in signatures:
+        if (
+            s["photo_id"] not in uploaded
+            or uploaded[s["photo_id"]]["kind"] != PhotoKind.signature.value
+        ):
+            missing.append(f"签字图片 {s['photo_id']} 尚未上传")
+    if missing:
+        raise Rejected(
+            422,
+            "photos_missing",
+            "照片尚未全部上传，暂不能提交：请先上传以下照片再提交",
+            missing_photos=missing,
+        )
+
+    result = score(checklist, answers)
+    detail = result.to_dict()
+    await Inspection.update(
+        {
+            Inspection.status: InspectionStatus.submitted.value,
+            Inspection.submitted_at: received,
+            Inspection.submitted_by: user.id,
+            Inspection.submitted_hash: rec_hash,
+            Inspection.score_total: Decimal(str(result.total))
+            if result.total is not None
+            else None,
+            Inspection.grade: result.grade,
+            Inspection.score_detail: detail,
+        }
+    ).where(Inspection.id == inspection_id)
+    await Assignment.update(
+        {Assignment.status: AssignmentStatus.done.value, Assignment.updated_at: received}
+    ).where(Assignment.id == rec.assignment_id)
+    await record(
+        actor,
+        "inspection.submit",
+        "inspection",
+        inspection_id,
+        before={"status": "draft"},
+        after={
+            "status": "submitted",
+            "total": detail["total"],
+            "grade": detail["grade"],
+            "critical_failures": detail["critical_failures"],
+            "failed_items": detail["failed_items"],
+        },
+    )
+    return detail

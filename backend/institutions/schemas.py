@@ -1,0 +1,102 @@
+"""What the institutions API speaks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.institutions.tables import AgreementStatus, InstitutionType, PhysicianStatus
+
+
+class InstitutionOut(BaseModel):
+    """A designated institution as a list row."""
+
+    id: UUID
+    code: str = Field(description="定点机构编码")
+    name: str
+    type: InstitutionType
+    type_label: str = Field(description="e.g. 定点医院, 定点零售药店")
+    level: str = Field(description="e.g. 三级甲等, 未定级; empty for pharmacies")
+    region_code: str
+    region_name: str
+    address: str
+    contact_name: str
+    contact_phone: str
+    agreement_status: AgreementStatus
+    agreement_status_label: str = Field(description="协议状态：正常 / 中止 / 解除")
+    updated_at: datetime
+    qr_token: str | None = Field(
+        default=None,
+        description="the token of the institution's QR code; never given to managers",
+    )
+
+
+class InstitutionDetail(InstitutionOut):
+    """One institution, with the number of its 医保医师."""
+
+    physician_count: int
+
+
+class InstitutionPage(BaseModel):
+    """One page of institutions, with the number matching the filters."""
+
+    items: list[InstitutionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class OpenAssignment(BaseModel):
+    """An assignment of the scanning inspector at the scanned institution that is still open."""
+
+    id: UUID
+    kind: str
+    status: str
+    window_start: date
+    window_end: date
+    checklist_id: str
+    checklist_version: int
+
+
+class ScannedInstitution(InstitutionDetail):
+    """The institution a scanned QR code names, with the scanning inspector's open assignments."""
+
+    open_assignments: list[OpenAssignment]
+
+
+class PhysicianOut(BaseModel):
+    """A 医保医师 of an institution."""
+
+    id: UUID
+    name: str
+    certificate_no: str = Field(description="医师执业证书编码")
+    insurance_code: str = Field(description="医保医师编码")
+    title: str
+    department: str
+    status: PhysicianStatus
+    status_label: str = Field(description="正常 / 暂停 / 注销")
+    registered_on: date | None = None
+    year_points: int = Field(description="年度记分余额 (12 at the start of each year)")
+
+
+class InstitutionUpdate(BaseModel):
+    """The admin's change of an institution: only the fields given change.
+
+    Values are checked by the service (422 with a message when not allowed), so the status is a
+    plain string here.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    agreement_status: str | None = Field(
+        default=None, description="协议状态: normal (正常), suspended (中止), terminated (解除)"
+    )
+    reason: str | None = Field(
+        default=None, description="why the agreement status changes (kept in the audit log)"
+    )
+    level: str | None = None
+    address: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
