@@ -1,11 +1,11 @@
 """The offline bundle: everything a tablet needs to inspect with no network.
 
 A pull without ``since`` returns everything in the caller's scope. A pull with ``since`` (the
-``cursor`` of the previous pull) returns only rows changed after it. The cursor is the newest
-change time in scope, so it stays the same while nothing changes, and with it the ETag: a tablet
-on a poor network then gets a bodiless 304. Rows changed shortly before the cursor are sent again
-(``OVERLAP``), so that a write committed late with an earlier timestamp is never missed; the
-tablet stores rows by id, so a row received twice costs nothing.
+``cursor`` of the previous pull: the server's time when that pull began) returns only rows
+changed after it. Rows changed shortly before it are sent again (``OVERLAP``), so that a write
+committed late with an earlier timestamp is never missed; the tablet stores rows by id, so a row
+received twice costs nothing. The ETag covers the content but not the cursor, so a tablet on a
+poor network that asks again with ``If-None-Match`` gets a bodiless 304 while nothing changed.
 """
 
 from __future__ import annotations
@@ -94,11 +94,6 @@ def _physician_out(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _newest(query: Any, column: Any) -> datetime | None:
-    row = await query.order_by(column, ascending=False).first()
-    return row[column._meta.name] if row else None
-
-
 async def build_bundle(user: CurrentUser, since: str | None) -> tuple[BundleOut, str]:
     """The bundle for a tablet, and its ETag.
 
@@ -114,19 +109,8 @@ async def build_bundle(user: CurrentUser, since: str | None) -> tuple[BundleOut,
     def scoped(query: Any, scope: Any) -> Any:
         return query.where(scope) if scope is not None else query
 
-    # The cursor first: anything changed while we read is then at or after it, and comes again.
-    newest = [
-        await _newest(
-            scoped(Assignment.select(Assignment.updated_at), scope_a), Assignment.updated_at
-        ),
-        await _newest(
-            scoped(Institution.select(Institution.updated_at), scope_i), Institution.updated_at
-        ),
-        await _newest(
-            scoped(Physician.select(Physician.updated_at), scope_p), Physician.updated_at
-        ),
-    ]
-    cursor_time = max([t for t in newest if t is not None], default=_EPOCH)
+    # Taken before reading: anything changed while we read is after it, and comes next time.
+    cursor_time = now()
 
     ids_query = scoped(Assignment.select(Assignment.id), scope_a).where(
         Assignment.status != "cancelled"
@@ -175,7 +159,7 @@ async def build_bundle(user: CurrentUser, since: str | None) -> tuple[BundleOut,
     bundle = BundleOut(
         cursor=encode_cursor(cursor_time),
         full=since is None,
-        server_time=now(),
+        server_time=cursor_time,
         assignment_ids=assignment_ids,
         assignments=assignments,
         checklists=checklists,
@@ -186,8 +170,8 @@ async def build_bundle(user: CurrentUser, since: str | None) -> tuple[BundleOut,
 
 
 def _etag(bundle: BundleOut, user: CurrentUser) -> str:
-    # Everything but the server time; the user is part of it because scopes differ.
-    content = bundle.model_dump(mode="json", exclude={"server_time"})
+    # The content only (not the cursor or the time); the user is part of it: scopes differ.
+    content = bundle.model_dump(mode="json", exclude={"server_time", "cursor"})
     digest = hashlib.sha256(
         json.dumps([str(user.id), content], sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
