@@ -152,6 +152,48 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return _run_db(work)
 
 
+def cmd_update_user(args: argparse.Namespace) -> int:
+    from backend.accounts.services import update_user
+    from backend.audit.services import Actor
+
+    _settings_or_exit()
+    changes: dict[str, Any] = {}
+    if args.command == "disable-user":
+        changes["is_active"] = False
+    elif args.command == "enable-user":
+        changes.update(is_active=True, unlock=True)
+    else:
+        changes.update(role=args.role, region_code=args.region, institution_code=args.institution)
+
+    async def work() -> int:
+        user = await update_user(args.username, Actor.system("cli"), **changes)
+        state = "active" if user["is_active"] else "disabled"
+        scope = user["region.name"] or user["institution.name"] or "全部"
+        print(f"user {user['username']}: role {user['role']}, scope {scope}, {state}")
+        return 0
+
+    return _run_db(work)
+
+
+def cmd_revoke_devices(args: argparse.Namespace) -> int:
+    from backend.accounts.sessions import revoke_sessions
+    from backend.accounts.tables import User
+    from backend.audit.services import Actor
+
+    _settings_or_exit()
+
+    async def work() -> int:
+        user = await User.select(User.id).where(User.username == args.username).first()
+        if user is None:
+            print(f"error: 用户 {args.username} 不存在", file=sys.stderr)
+            return 1
+        count = await revoke_sessions(Actor.system("cli"), user_id=user["id"], reason="管理员吊销")
+        print(f"{count} device sessions of {args.username} revoked")
+        return 0
+
+    return _run_db(work)
+
+
 async def _prepare_to_serve(demo: bool) -> int:
     from backend.migrations import migrate
 
@@ -251,6 +293,26 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--password", help="password (prompted when not given)")
     create_user.add_argument("--display-name", help="name shown in the app")
     create_user.set_defaults(func=cmd_create_user)
+
+    for name, text in (
+        ("disable-user", "disable an account (ends its device sessions)"),
+        ("enable-user", "enable an account again (and unlock it)"),
+    ):
+        toggle = sub.add_parser(name, help=text)
+        toggle.add_argument("username")
+        toggle.set_defaults(func=cmd_update_user)
+    set_role = sub.add_parser("set-role", help="give an account another role and scope")
+    set_role.add_argument("username")
+    set_role.add_argument(
+        "--role", required=True, choices=["admin", "supervisor", "inspector", "manager"]
+    )
+    new_scope = set_role.add_mutually_exclusive_group()
+    new_scope.add_argument("--region", help="region code (inspector, supervisor)")
+    new_scope.add_argument("--institution", help="institution code (manager)")
+    set_role.set_defaults(func=cmd_update_user)
+    revoke = sub.add_parser("revoke-devices", help="sign an account out of every device")
+    revoke.add_argument("username")
+    revoke.set_defaults(func=cmd_revoke_devices)
     return parser
 
 

@@ -202,3 +202,28 @@ def test_bad_settings_are_reported() -> None:
     result = run_yibao("migrate", env={"YIBAO_ENV": "production", "YIBAO_SECRET_KEY": ""})
     assert result.returncode == 2
     assert "YIBAO_SECRET_KEY" in result.stderr
+
+
+async def test_disable_enable_and_re_role_from_the_cli(database: None) -> None:
+    assert run_yibao("demo-data").returncode == 0
+    created = run_yibao(
+        "create-user", "cli.toggle", "--role", "inspector", "--region", "371002",
+        "--password", "long-enough-pw",
+    )
+    assert created.returncode == 0, created.stderr
+    disabled = run_yibao("disable-user", "cli.toggle")
+    assert disabled.returncode == 0 and "disabled" in disabled.stdout
+    assert (await User.select(User.is_active).where(User.username == "cli.toggle").first()) == {"is_active": False}
+    enabled = run_yibao("enable-user", "cli.toggle")
+    assert enabled.returncode == 0 and "active" in enabled.stdout
+    rerole = run_yibao("set-role", "cli.toggle", "--role", "manager", "--institution", "P37100200001")
+    assert rerole.returncode == 0, rerole.stderr
+    row = await User.select(User.role, User.region, User.institution.code).where(User.username == "cli.toggle").first()
+    assert row == {"role": "manager", "region": None, "institution.code": "P37100200001"}
+    bad = run_yibao("set-role", "cli.toggle", "--role", "inspector")
+    assert bad.returncode == 1 and "区域" in bad.stderr
+    assert run_yibao("disable-user", "nobody.here").returncode == 1
+    revoked = run_yibao("revoke-devices", "cli.toggle")
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    events = await AuditEvent.select(AuditEvent.action).where(AuditEvent.actor_username == "cli")
+    assert sum(e["action"] == "user.update" for e in events) >= 3
