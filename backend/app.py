@@ -28,7 +28,7 @@ from backend.inspections.controllers import (
 )
 from backend.inspections.images import ImageLimits
 from backend.institutions.controllers import InstitutionController
-from backend.logs import structlog_plugin
+from backend.logs import log_unexpected_exception, structlog_plugin
 from backend.settings import REPO_ROOT, Settings, get_settings
 
 PWA_DIR = REPO_ROOT / "pwa"
@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init],
+        after_exception=[log_unexpected_exception],
         middleware=[login_rate.middleware],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),

@@ -42,7 +42,9 @@ def structlog_plugin(settings: Settings) -> StructlogPlugin:
                     logging.getLevelName(settings.log_level)
                 ),
                 logger_factory=_logger_factory(settings),
-                log_exceptions="always",
+                # Refused requests (4xx) are answers, not failures: unexpected errors are logged
+                # by the app's after_exception hook instead.
+                log_exceptions="never",
                 pretty_print_tty=False,
             ),
             middleware_logging_config=LoggingMiddlewareConfig(
@@ -68,3 +70,15 @@ def configure_cli_logging(settings: Settings) -> None:
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     """A structured logger."""
     return structlog.get_logger(name)
+
+
+async def log_unexpected_exception(exc: Exception, scope: object) -> None:
+    """Log an exception that will become a 500, with its traceback; refusals (4xx) are not."""
+    from litestar.exceptions import HTTPException
+
+    from backend.errors import DomainError
+
+    if isinstance(exc, DomainError) or (isinstance(exc, HTTPException) and exc.status_code < 500):
+        return
+    path = scope.get("path") if isinstance(scope, dict) else None
+    get_logger("yibao").error("unexpected error", path=path, exc_info=exc)

@@ -40,7 +40,7 @@ NOT_VISIBLE = "机构不存在或不在您的管辖范围内"
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 # The date printed on posters is the bureau's date (China has one time zone and no DST).
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+CHINA_TZ = timezone(timedelta(hours=8))
 OPEN_ASSIGNMENT_STATUSES = (AssignmentStatus.planned.value, AssignmentStatus.in_progress.value)
 
 # Maximum lengths of the editable text fields (the columns' widths) and their names for messages.

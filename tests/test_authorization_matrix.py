@@ -1,0 +1,304 @@
+"""Every route × every role × own and foreign tenant.
+
+The matrix below names, for every route of the app, what each role gets on a record of its own
+tenancy and on one of another: ``OK`` (let through: any answer but 401/403/404), ``403`` (the
+role may never use the route) or ``404`` (outside one's tenancy, answered exactly as a missing
+record). A route added to the app without a row here fails :func:`test_every_route_is_in_the_matrix`.
+
+Own tenancy is 环翠区 and the pharmacy P37100200001; foreign is 文登区 and P37100300001. The
+roles: admin; supervisor.huancui (环翠区 supervisor); inspector (环翠区); manager.pharmacy (the
+manager of P37100200001).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from litestar.handlers import HTTPRouteHandler
+
+from backend.app import create_app
+from backend.demo import demo_password
+from backend.institutions.tables import Institution
+from tests.inspections.helpers import (
+    complete_inspection,
+    institution_id,
+    jpeg_bytes,
+    new_assignment,
+    now_iso,
+    push,
+    upload,
+    user_id,
+)
+
+OK, FORBIDDEN, HIDDEN = "ok", 403, 404
+ROLES = ("admin", "supervisor.huancui", "inspector", "manager.pharmacy")
+PUBLIC = {
+    "GET /health",
+    "POST /api/auth/login",
+    "POST /api/auth/refresh",
+}
+
+
+def _public(key: str) -> bool:
+    method, path = key.split(" ", 1)
+    return key in PUBLIC or path.startswith("/schema") or path.startswith("/_assets") or path in {
+        "/",
+        "/{file_path:path}",
+    }
+
+
+def _app_routes() -> set[str]:
+    keys = set()
+    for route in create_app().routes:
+        for handler in getattr(route, "route_handlers", []):
+            if isinstance(handler, HTTPRouteHandler):
+                for method in handler.http_methods:
+                    if method not in {"OPTIONS", "HEAD"}:
+                        keys.add(f"{method} {route.path}")
+    return keys
+
+
+@dataclass
+class World:
+    """Records of both tenancies, made once."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, dict[str, str]]
+    inst: dict[str, str]
+    assignment: dict[str, dict[str, Any]]
+    inspection: dict[str, str]
+    photo: dict[str, str]
+    teams: dict[str, list[str]]
+
+    async def fresh_assignment(self, tenant: str) -> dict[str, Any]:
+        code = "P37100200003" if tenant == "own" else "P37100300003"
+        return await new_assignment(self.client, self.headers["admin"], code, self.teams[tenant])
+
+
+Call = Callable[[World, str, str], Awaitable[tuple[str, str, dict[str, Any]]]]
+
+
+def simple(method: str, path: str, **kwargs: Any) -> Call:
+    """A call whose path takes ``{inst}``, ``{assignment}``, ``{inspection}``, ``{photo}``."""
+
+    async def call(world: World, role: str, tenant: str) -> tuple[str, str, dict[str, Any]]:
+        url = path.format(
+            inst=world.inst[tenant],
+            assignment=world.assignment[tenant]["id"],
+            inspection=world.inspection[tenant],
+            photo=world.photo[tenant],
+        )
+        return method, url, dict(kwargs)
+
+    return call
+
+
+async def _create_assignment(world: World, role: str, tenant: str):
+    code = "P37100200004" if tenant == "own" else "P37100300004"
+    body = {
+        "institution_id": await institution_id(code),
+        "checklist_id": "pharmacy-routine",
+        "window_start": "2026-12-01",
+        "window_end": "2026-12-05",
+        "inspector_ids": world.teams[tenant],
+    }
+    return "POST", "/api/assignments", {"json": body}
+
+
+async def _cancel(world: World, role: str, tenant: str):
+    fresh = await world.fresh_assignment(tenant)
+    return "POST", f"/api/assignments/{fresh['id']}/cancel", {"json": {"reason": "矩阵测试"}}
+
+
+async def _push(world: World, role: str, tenant: str):
+    fresh = await world.fresh_assignment(tenant)
+    record = {
+        "id": str(uuid.uuid4()),
+        "assignment_id": fresh["id"],
+        "checklist_id": "pharmacy-routine",
+        "checklist_version": fresh["checklist"]["version"],
+        "client_updated_at": now_iso(),
+        "findings": [],
+    }
+    return "POST", "/api/sync", {"json": {"device_id": "matrix", "inspections": [record]}}
+
+
+async def _upload(world: World, role: str, tenant: str):
+    fresh = await world.fresh_assignment(tenant)
+    data = jpeg_bytes(7)
+    import hashlib
+
+    fields = {
+        "id": str(uuid.uuid4()),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "assignment_id": fresh["id"],
+        "inspection_id": str(uuid.uuid4()),
+        "kind": "evidence",
+    }
+    return "POST", "/api/photos", {"data": fields, "files": {"file": ("p.jpg", data, "image/jpeg")}}
+
+
+async def _by_qr(world: World, role: str, tenant: str):
+    row = await Institution.select(Institution.qr_token).where(Institution.id == world.inst[tenant]).first()
+    return "GET", f"/api/institutions/by-qr/{row['qr_token']}", {}
+
+
+async def _rotate(world: World, role: str, tenant: str):
+    code = "P37100200005" if tenant == "own" else "P37100300002"
+    return "POST", f"/api/institutions/{await institution_id(code)}/qr-token/rotate", {}
+
+
+async def _throwaway_user(world: World) -> str:
+    username = f"m{uuid.uuid4().hex[:10]}"
+    response = await world.client.post(
+        "/api/admin/users",
+        json={"username": username, "password": "a-good-password", "role": "inspector", "region_code": "371002"},
+        headers=world.headers["admin"],
+    )
+    assert response.status_code == 201, response.text
+    return username
+
+
+async def _patch_user(world: World, role: str, tenant: str):
+    return "PATCH", f"/api/admin/users/{await _throwaway_user(world)}", {"json": {"display_name": "改名"}}
+
+
+async def _create_user(world: World, role: str, tenant: str):
+    body = {"username": f"n{uuid.uuid4().hex[:10]}", "password": "a-good-password", "role": "inspector", "region_code": "371002"}
+    return "POST", "/api/admin/users", {"json": body}
+
+
+async def _revoke(world: World, role: str, tenant: str):
+    username = await _throwaway_user(world)
+    login = await world.client.post("/api/auth/login", json={"username": username, "password": "a-good-password"})
+    return "POST", f"/api/admin/sessions/{login.json()['session_id']}/revoke", {}
+
+
+async def _logout(world: World, role: str, tenant: str):
+    # With a token of its own, so that the role's shared token stays valid for the other rows.
+    login = await world.client.post("/api/auth/login", json={"username": role, "password": demo_password()})
+    return "POST", "/api/auth/logout", {"headers": {"Authorization": f"Bearer {login.json()['access_token']}"}}
+
+
+def same(expect: Any) -> dict[str, tuple[Any, Any]]:
+    return {role: (expect, expect) for role in ROLES}
+
+
+def per_role(admin: tuple, supervisor: tuple, inspector: tuple, manager: tuple) -> dict[str, tuple]:
+    return dict(zip(ROLES, (admin, supervisor, inspector, manager), strict=True))
+
+
+ADMIN_ONLY = per_role((OK, OK), (FORBIDDEN,) * 2, (FORBIDDEN,) * 2, (FORBIDDEN,) * 2)
+REGION_READ = per_role((OK, OK), (OK, HIDDEN), (OK, HIDDEN), (OK, HIDDEN))
+REGION_STAFF = per_role((OK, OK), (OK, HIDDEN), (OK, HIDDEN), (FORBIDDEN,) * 2)
+INSPECTOR_WRITE = per_role((FORBIDDEN,) * 2, (FORBIDDEN,) * 2, (OK, HIDDEN), (FORBIDDEN,) * 2)
+PLANNERS = per_role((OK, OK), (OK, HIDDEN), (FORBIDDEN,) * 2, (FORBIDDEN,) * 2)
+STAFF_LIST = per_role((OK, OK), (OK, OK), (OK, OK), (FORBIDDEN,) * 2)
+
+MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
+    "GET /api/auth/me": (simple("GET", "/api/auth/me"), same(OK)),
+    "POST /api/auth/logout": (_logout, same(OK)),
+    "GET /api/admin/users": (simple("GET", "/api/admin/users"), ADMIN_ONLY),
+    "POST /api/admin/users": (_create_user, ADMIN_ONLY),
+    "PATCH /api/admin/users/{username:str}": (_patch_user, ADMIN_ONLY),
+    "GET /api/admin/sessions": (simple("GET", "/api/admin/sessions"), ADMIN_ONLY),
+    "POST /api/admin/sessions/{session_id:uuid}/revoke": (_revoke, ADMIN_ONLY),
+    "GET /api/assignments": (simple("GET", "/api/assignments"), STAFF_LIST),
+    "POST /api/assignments": (_create_assignment, PLANNERS),
+    "GET /api/assignments/{assignment_id:uuid}": (simple("GET", "/api/assignments/{assignment}"), REGION_STAFF),
+    "POST /api/assignments/{assignment_id:uuid}/cancel": (_cancel, PLANNERS),
+    "GET /api/sync/bundle": (simple("GET", "/api/sync/bundle"), STAFF_LIST),
+    "POST /api/sync": (_push, INSPECTOR_WRITE),
+    "GET /api/inspections": (simple("GET", "/api/inspections"), same(OK)),
+    "GET /api/inspections/{inspection_id:uuid}": (simple("GET", "/api/inspections/{inspection}"), REGION_READ),
+    "GET /api/inspections/{inspection_id:uuid}/history": (
+        simple("GET", "/api/inspections/{inspection}/history"),
+        PLANNERS,
+    ),
+    "POST /api/photos": (_upload, INSPECTOR_WRITE),
+    "GET /api/photos/{photo_id:uuid}": (simple("GET", "/api/photos/{photo}"), REGION_READ),
+    "GET /api/photos/{photo_id:uuid}/thumbnail": (simple("GET", "/api/photos/{photo}/thumbnail"), REGION_READ),
+    "GET /api/institutions": (simple("GET", "/api/institutions"), same(OK)),
+    "GET /api/institutions/{institution_id:uuid}": (simple("GET", "/api/institutions/{inst}"), REGION_READ),
+    "GET /api/institutions/{institution_id:uuid}/physicians": (
+        simple("GET", "/api/institutions/{inst}/physicians"),
+        REGION_READ,
+    ),
+    "GET /api/institutions/{institution_id:uuid}/qr.png": (simple("GET", "/api/institutions/{inst}/qr.png"), REGION_STAFF),
+    "GET /api/institutions/{institution_id:uuid}/poster": (simple("GET", "/api/institutions/{inst}/poster"), REGION_STAFF),
+    "GET /api/institutions/{institution_id:uuid}/poster.png": (
+        simple("GET", "/api/institutions/{inst}/poster.png"),
+        REGION_STAFF,
+    ),
+    "POST /api/institutions/{institution_id:uuid}/qr-token/rotate": (_rotate, ADMIN_ONLY),
+    "GET /api/institutions/by-qr/{token:str}": (
+        _by_qr,
+        per_role((FORBIDDEN,) * 2, (FORBIDDEN,) * 2, (OK, HIDDEN), (FORBIDDEN,) * 2),
+    ),
+    "PATCH /api/institutions/{institution_id:uuid}": (
+        simple("PATCH", "/api/institutions/{inst}", json={"contact_phone": "0631-5200000"}),
+        ADMIN_ONLY,
+    ),
+}
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    routes = {key for key in _app_routes() if not _public(key)}
+    missing = routes - MATRIX.keys()
+    stale = MATRIX.keys() - routes
+    assert not missing, f"routes without an authorization-matrix row: {sorted(missing)}"
+    assert not stale, f"matrix rows for routes that no longer exist: {sorted(stale)}"
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}:]+:(uuid|str|path)\}", lambda m: str(uuid.uuid4()) if m.group(1) == "uuid" else "x", path)
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX))
+async def test_route_refuses_missing_and_bad_tokens(client: httpx.AsyncClient, key: str) -> None:
+    method, path = key.split(" ", 1)
+    url = _concrete(path)
+    for headers in ({}, {"Authorization": "Bearer forged.token.value"}):
+        response = await client.request(method, url, headers=headers)
+        assert response.status_code == 401, (key, headers, response.text)
+
+
+@pytest.fixture(scope="module")
+async def world(client: httpx.AsyncClient, login) -> World:
+    headers = {role: await login(role) for role in ROLES}
+    headers["supervisor"] = await login("supervisor")
+    teams = {
+        "own": [await user_id(client, await login("inspector")), await user_id(client, await login("inspector2"))],
+        "foreign": [await user_id(client, await login("inspector3")), await user_id(client, await login("inspector4"))],
+    }
+    inst = {"own": await institution_id("P37100200001"), "foreign": await institution_id("P37100300001")}
+    assignment, inspection, photo = {}, {}, {}
+    for tenant, code, inspector in (("own", "P37100200001", "inspector"), ("foreign", "P37100300001", "inspector3")):
+        a = await new_assignment(client, headers["supervisor"], code, teams[tenant])
+        record = await complete_inspection(client, await login(inspector), a)
+        response = await push(client, await login(inspector), [record])
+        assert response.status_code == 200, response.text
+        assignment[tenant], inspection[tenant] = a, record["id"]
+        photo[tenant] = record["signatures"][0]["photo_id"]
+    return World(client, headers, inst, assignment, inspection, photo, teams)
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX))
+@pytest.mark.parametrize("role", ROLES)
+async def test_route_answers_by_role_and_tenancy(world: World, key: str, role: str) -> None:
+    call, expectations = MATRIX[key]
+    for tenant, expected in zip(("own", "foreign"), expectations[role], strict=True):
+        method, url, kwargs = await call(world, role, tenant)
+        headers = kwargs.pop("headers", world.headers[role])
+        response = await world.client.request(method, url, headers=headers, **kwargs)
+        got = response.status_code
+        if expected == OK:
+            assert got not in {401, 403, 404} and got < 500, (key, role, tenant, got, response.text)
+        else:
+            assert got == expected, (key, role, tenant, got, response.text)
