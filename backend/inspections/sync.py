@@ -49,6 +49,7 @@ from backend.inspections.tables import (
     WriteOutcome,
 )
 from backend.institutions.tables import Physician
+from backend.rectification.issuing import on_inspection_submitted
 
 _checklists: dict[UUID, Checklist] = {}
 
@@ -256,6 +257,21 @@ async def _apply(
 
         await _apply_findings(user, device_id, rec, inspection["id"], current, received, outcome)
         changed_fields = await _apply_inspection_fields(rec, inspection, received)
+        if not (outcome.created or outcome.applied or outcome.superseded or rec.submit) and (
+            _same_fields(changed_fields, inspection)
+        ):
+            # A resend of what the server already has: answer without writing anything.
+            return RecordResult(
+                id=rec.id,
+                inspection_id=inspection["id"],
+                status="unchanged",
+                http_status=200,
+                code="duplicate",
+                message="本次内容此前已收到",
+                finding_ids=outcome.finding_ids,
+                inspection_status=inspection["status"],
+                revision=inspection["revision"],
+            )
         revision = inspection["revision"] + 1
         await Inspection.update(
             {Inspection.revision: revision, Inspection.updated_at: received, **changed_fields}
@@ -359,35 +375,45 @@ async def _apply_findings(
     outcome: _Outcome,
 ) -> None:
     history: list[FindingRevision] = []
+    new_rows: list[Finding] = []
+    # One query for every id that would be new here: an id already used elsewhere is a conflict.
+    new_ids = [f.id for f in rec.findings if f.item not in current]
+    taken = (
+        {r["id"] for r in await Finding.select(Finding.id).where(Finding.id.is_in(new_ids))}
+        if new_ids
+        else set()
+    )
     for f in rec.findings:
         content = finding_content(f)
         content_hash = _hash(content)
         client_time = min(f.client_updated_at, received)
         cur = current.get(f.item)
         if cur is None:
-            if await Finding.exists().where(Finding.id == f.id):
+            if f.id in taken:
                 raise Rejected(
                     409, "id_conflict", f"检查项 {f.item} 的记录编号已被使用，请重新填写该项"
                 )
-            await Finding(
-                id=f.id,
-                inspection=inspection_id,
-                item_id=f.item,
-                result=f.result,
-                occurrences=f.occurrences,
-                sampled=f.sampled,
-                failed=f.failed,
-                note=f.note,
-                physician=f.physician_id,
-                photo_ids=[str(p) for p in f.photo_ids],
-                content_hash=content_hash,
-                device_id=device_id,
-                client_updated_at=client_time,
-                revision=f.client_revision,
-                updated_by=user.id,
-                created_at=received,
-                updated_at=received,
-            ).save()
+            new_rows.append(
+                Finding(
+                    id=f.id,
+                    inspection=inspection_id,
+                    item_id=f.item,
+                    result=f.result,
+                    occurrences=f.occurrences,
+                    sampled=f.sampled,
+                    failed=f.failed,
+                    note=f.note,
+                    physician=f.physician_id,
+                    photo_ids=[str(p) for p in f.photo_ids],
+                    content_hash=content_hash,
+                    device_id=device_id,
+                    client_updated_at=client_time,
+                    revision=f.client_revision,
+                    updated_by=user.id,
+                    created_at=received,
+                    updated_at=received,
+                )
+            )
             outcome.finding_ids[f.item] = f.id
             outcome.applied += 1
             history.append(
@@ -447,6 +473,8 @@ async def _apply_findings(
                     ),
                 )
             )
+    if new_rows:
+        await Finding.insert(*new_rows)
     if history:
         await FindingRevision.insert(*history)
 
@@ -495,6 +523,14 @@ async def _apply_inspection_fields(
             }
         )
     return changes
+
+
+def _same_fields(changes: dict[Any, Any], inspection: dict[str, Any]) -> bool:
+    """Whether the field changes a push would make leave the inspection as it is."""
+    return all(
+        column is Inspection.client_updated_at or inspection[column._meta.name] == value
+        for column, value in changes.items()
+    )
 
 
 def _after_submission(
@@ -640,4 +676,6 @@ async def _submit(
             "failed_items": detail["failed_items"],
         },
     )
+    # The rectification notice (or its draft) for the failed items, in this same transaction.
+    await on_inspection_submitted(actor, user.id, inspection_id, checklist, received)
     return detail
