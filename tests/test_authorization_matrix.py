@@ -32,7 +32,6 @@ from tests.inspections.helpers import (
     new_assignment,
     now_iso,
     push,
-    upload,
     user_id,
 )
 
@@ -42,6 +41,11 @@ PUBLIC = {
     "GET /health",
     "POST /api/auth/login",
     "POST /api/auth/refresh",
+    # The rectification notices' public verification (a signed token; see tests/rectification).
+    "GET /verify/{token:str}",
+    "GET /api/public/notices/verify/{token:str}",
+    "GET /sw.js",
+    "GET /s/{token:str}",
 }
 
 
@@ -186,6 +190,74 @@ async def _logout(world: World, role: str, tenant: str):
     return "POST", "/api/auth/logout", {"headers": {"Authorization": f"Bearer {login.json()['access_token']}"}}
 
 
+# --- rectification: one notice per tenant (of P37100200001 / P37100300001), made on first use ---
+
+_NOTICES: dict[str, dict[str, Any]] = {}
+_TENANT_CODE = {"own": "P37100200001", "foreign": "P37100300001"}
+_TENANT_USERS = {"own": ("inspector", "manager.pharmacy"), "foreign": ("inspector3", "manager.wendeng")}
+
+
+async def _headers_of(world: World, username: str) -> dict[str, str]:
+    login = await world.client.post("/api/auth/login", json={"username": username, "password": demo_password()})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def _notice(world: World, tenant: str) -> dict[str, Any]:
+    """A notice with a task and a manager's photo, for the tenant's institution."""
+    if tenant not in _NOTICES:
+        inspector_name, manager_name = _TENANT_USERS[tenant]
+        inspector = await _headers_of(world, inspector_name)
+        a = await new_assignment(world.client, world.headers["admin"], _TENANT_CODE[tenant], world.teams[tenant])
+        record = await complete_inspection(world.client, inspector, a, fail={"signage.complaint": {}})
+        response = await push(world.client, inspector, [record])
+        assert response.status_code == 200, response.text
+        from backend.rectification.tables import RectificationNotice, RectificationTask
+
+        notice = await RectificationNotice.select(RectificationNotice.id).where(
+            RectificationNotice.inspection == record["id"]
+        ).first()
+        task = await RectificationTask.select(RectificationTask.id).where(
+            RectificationTask.notice == notice["id"]
+        ).first()
+        manager = await _headers_of(world, manager_name)
+        data = jpeg_bytes(11)
+        photo = await world.client.post(
+            f"/api/rectification/tasks/{task['id']}/photos",
+            data={"id": str(uuid.uuid4())},
+            files={"file": ("p.jpg", data, "image/jpeg")},
+            headers=manager,
+        )
+        assert photo.status_code == 201, photo.text
+        _NOTICES[tenant] = {"notice": str(notice["id"]), "task": str(task["id"]), "photo": photo.json()["id"]}
+    return _NOTICES[tenant]
+
+
+def rect(method: str, path: str, **kwargs: Any) -> Call:
+    """A rectification call whose path takes ``{notice}``, ``{task}``, ``{rphoto}``."""
+
+    async def call(world: World, role: str, tenant: str) -> tuple[str, str, dict[str, Any]]:
+        ids = await _notice(world, tenant)
+        url = path.format(notice=ids["notice"], task=ids["task"], rphoto=ids["photo"])
+        return method, url, dict(kwargs)
+
+    return call
+
+
+async def _reinspection(world: World, role: str, tenant: str):
+    ids = await _notice(world, tenant)
+    body = {"window_start": "2026-12-01", "window_end": "2026-12-05", "inspector_ids": world.teams[tenant]}
+    return "POST", f"/api/rectification/notices/{ids['notice']}/reinspection", {"json": body}
+
+
+async def _rect_photo(world: World, role: str, tenant: str):
+    ids = await _notice(world, tenant)
+    return "POST", f"/api/rectification/tasks/{ids['task']}/photos", {
+        "data": {"id": str(uuid.uuid4())},
+        "files": {"file": ("p.jpg", jpeg_bytes(12), "image/jpeg")},
+    }
+
+
 def same(expect: Any) -> dict[str, tuple[Any, Any]]:
     return {role: (expect, expect) for role in ROLES}
 
@@ -200,6 +272,7 @@ REGION_STAFF = per_role((OK, OK), (OK, HIDDEN), (OK, HIDDEN), (FORBIDDEN,) * 2)
 INSPECTOR_WRITE = per_role((FORBIDDEN,) * 2, (FORBIDDEN,) * 2, (OK, HIDDEN), (FORBIDDEN,) * 2)
 PLANNERS = per_role((OK, OK), (OK, HIDDEN), (FORBIDDEN,) * 2, (FORBIDDEN,) * 2)
 STAFF_LIST = per_role((OK, OK), (OK, OK), (OK, OK), (FORBIDDEN,) * 2)
+MANAGER_WRITE = per_role((FORBIDDEN,) * 2, (FORBIDDEN,) * 2, (FORBIDDEN,) * 2, (OK, HIDDEN))
 
 MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
     "GET /api/auth/me": (simple("GET", "/api/auth/me"), same(OK)),
@@ -245,6 +318,67 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
         simple("PATCH", "/api/institutions/{inst}", json={"contact_phone": "0631-5200000"}),
         ADMIN_ONLY,
     ),
+    "GET /api/rectification/notices": (simple("GET", "/api/rectification/notices"), same(OK)),
+    "GET /api/rectification/notices/{notice_id:uuid}": (
+        rect("GET", "/api/rectification/notices/{notice}"),
+        REGION_READ,
+    ),
+    "GET /api/rectification/notices/{notice_id:uuid}/document": (
+        rect("GET", "/api/rectification/notices/{notice}/document"),
+        REGION_READ,
+    ),
+    "GET /api/rectification/notices/{notice_id:uuid}/document.pdf": (
+        rect("GET", "/api/rectification/notices/{notice}/document.pdf"),
+        REGION_READ,
+    ),
+    "POST /api/rectification/notices/{notice_id:uuid}/confirm": (
+        rect("POST", "/api/rectification/notices/{notice}/confirm"),
+        PLANNERS,
+    ),
+    "POST /api/rectification/notices/{notice_id:uuid}/reinspection": (_reinspection, PLANNERS),
+    "POST /api/rectification/notices/{notice_id:uuid}/escalations": (
+        rect("POST", "/api/rectification/notices/{notice}/escalations", json={"step": "interview"}),
+        PLANNERS,
+    ),
+    "GET /api/rectification/tasks/{task_id:uuid}": (rect("GET", "/api/rectification/tasks/{task}"), REGION_READ),
+    "POST /api/rectification/tasks/{task_id:uuid}/photos": (_rect_photo, MANAGER_WRITE),
+    "POST /api/rectification/tasks/{task_id:uuid}/answer": (
+        rect("POST", "/api/rectification/tasks/{task}/answer", json={"report": "已整改"}),
+        MANAGER_WRITE,
+    ),
+    "POST /api/rectification/tasks/{task_id:uuid}/accept": (
+        rect("POST", "/api/rectification/tasks/{task}/accept", json={}),
+        REGION_STAFF,
+    ),
+    "POST /api/rectification/tasks/{task_id:uuid}/reject": (
+        rect("POST", "/api/rectification/tasks/{task}/reject", json={"comment": "退回"}),
+        REGION_STAFF,
+    ),
+    "POST /api/rectification/tasks/{task_id:uuid}/comments": (
+        rect("POST", "/api/rectification/tasks/{task}/comments", json={"text": "留言"}),
+        REGION_READ,
+    ),
+    "POST /api/rectification/tasks/{task_id:uuid}/objection": (
+        rect("POST", "/api/rectification/tasks/{task}/objection", json={"reason": "申诉理由"}),
+        MANAGER_WRITE,
+    ),
+    "POST /api/rectification/tasks/{task_id:uuid}/objection/decision": (
+        rect(
+            "POST",
+            "/api/rectification/tasks/{task}/objection/decision",
+            json={"decision": "dismissed", "comment": "不成立"},
+        ),
+        PLANNERS,
+    ),
+    "GET /api/rectification/photos/{photo_id:uuid}": (rect("GET", "/api/rectification/photos/{rphoto}"), REGION_READ),
+    "GET /api/rectification/photos/{photo_id:uuid}/thumbnail": (
+        rect("GET", "/api/rectification/photos/{rphoto}/thumbnail"),
+        REGION_READ,
+    ),
+    "GET /api/rectification/overdue": (simple("GET", "/api/rectification/overdue"), STAFF_LIST),
+    "GET /api/rectification/updates": (simple("GET", "/api/rectification/updates"), same(OK)),
+    "POST /api/rectification/updates/seen": (simple("POST", "/api/rectification/updates/seen", json={}), same(OK)),
+    "GET /api/rectification/escalation-ladder": (simple("GET", "/api/rectification/escalation-ladder"), same(OK)),
 }
 
 

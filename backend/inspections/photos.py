@@ -26,6 +26,27 @@ from backend.storage import FileStore
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 PHOTO_NOT_FOUND = "照片不存在或您无权查看"
+LOCKED = "该检查已提交并锁定，不能再添加照片"
+
+
+async def _inspection_locked(assignment_id: UUID) -> bool:
+    return await Inspection.exists().where(
+        (Inspection.assignment == assignment_id)
+        & (Inspection.status == InspectionStatus.submitted.value)
+    )
+
+
+async def _same_upload(upload: PhotoUpload, claimed: str) -> dict[str, Any]:
+    """The stored photo of a repeated upload, or 409 when the id holds other content."""
+    row = await Photo.select().where(Photo.id == upload.id).first()
+    if row is None or row["sha256"] != claimed or row["assignment"] != upload.assignment_id:
+        raise Conflict("照片编号已被另一张照片使用，请重新拍摄", details={"field": "id"})
+    return row
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "uniqueviolation" in text or "unique constraint" in text or "duplicate key" in text
 
 
 @dataclass(frozen=True)
@@ -69,12 +90,8 @@ async def receive_photo(
         raise InvalidInput(
             "照片内容与校验值不符，上传可能中断，请重新上传", details={"field": "sha256"}
         )
-    locked = await Inspection.exists().where(
-        (Inspection.assignment == upload.assignment_id)
-        & (Inspection.status == InspectionStatus.submitted.value)
-    )
-    if locked:
-        raise Conflict("该检查已提交并锁定，不能再添加照片")
+    if await _inspection_locked(upload.assignment_id):
+        raise Conflict(LOCKED)
 
     twin = await Photo.select().where(Photo.sha256 == claimed).first()
     if (
@@ -111,39 +128,49 @@ async def receive_photo(
         await store.put(meta["thumbnail_key"], image.thumbnail)
         captured_at = image.captured_at
 
-    async with write_transaction():
-        if await Photo.exists().where(Photo.id == upload.id):
-            # A concurrent retry of the same upload got here first.
-            row = await Photo.select().where(Photo.id == upload.id).first()
-            return row, False  # type: ignore[return-value]
-        photo = Photo(
-            id=upload.id,
-            assignment=upload.assignment_id,
-            inspection_id=upload.inspection_id,
-            item_id=upload.item_id,
-            kind=upload.kind.value,
-            signer=upload.signer,
-            sha256=claimed,
-            captured_at=upload.captured_at or captured_at,
-            device_id=user.device_id,
-            uploaded_by=user.id,
-            **meta,
-        )
-        await photo.save()
-        await record(
-            user.actor,
-            "photo.upload",
-            "photo",
-            upload.id,
-            after={
-                "assignment": str(upload.assignment_id),
-                "inspection": str(upload.inspection_id),
-                "institution": assignment["institution.code"],
-                "item": upload.item_id,
-                "kind": upload.kind.value,
-                "sha256": claimed,
-            },
-        )
+    try:
+        async with write_transaction():
+            if await Photo.exists().where(Photo.id == upload.id):
+                # A concurrent retry of the same upload got here first.
+                return await _same_upload(upload, claimed), False
+            # Again inside the transaction: the inspection may have been submitted while this
+            # image was being processed.
+            if await _inspection_locked(upload.assignment_id):
+                raise Conflict(LOCKED)
+            photo = Photo(
+                id=upload.id,
+                assignment=upload.assignment_id,
+                inspection_id=upload.inspection_id,
+                item_id=upload.item_id,
+                kind=upload.kind.value,
+                signer=upload.signer,
+                sha256=claimed,
+                captured_at=upload.captured_at or captured_at,
+                device_id=user.device_id,
+                uploaded_by=user.id,
+                **meta,
+            )
+            await photo.save()
+            await record(
+                user.actor,
+                "photo.upload",
+                "photo",
+                upload.id,
+                after={
+                    "assignment": str(upload.assignment_id),
+                    "inspection": str(upload.inspection_id),
+                    "institution": assignment["institution.code"],
+                    "item": upload.item_id,
+                    "kind": upload.kind.value,
+                    "sha256": claimed,
+                },
+            )
+    except Exception as exc:
+        # On PostgreSQL a concurrent retry's uncommitted row is invisible to the check above; its
+        # primary key still stops the second insert. That retry is the same upload: answer 200.
+        if not _is_unique_violation(exc):
+            raise
+        return await _same_upload(upload, claimed), False
     row = await Photo.select().where(Photo.id == upload.id).first()
     return row, True  # type: ignore[return-value]
 

@@ -622,16 +622,6 @@ async def test_who_may_see_a_photo_before_and_after_submission(
 ON_POSTGRES = "YIBAO_DATABASE_URL" in os.environ  # set by conftest for YIBAO_TEST_DB=postgres
 
 
-@pytest.mark.xfail(
-    ON_POSTGRES,
-    strict=True,
-    reason=(
-        "backend bug (PostgreSQL): receive_photo checks Photo.exists() inside a plain READ "
-        "COMMITTED transaction, which cannot see a concurrent uncommitted insert of the same id; "
-        "the second insert then fails with UniqueViolationError on photo_pkey and the retry gets "
-        "500 instead of 200"
-    ),
-)
 async def test_a_retry_racing_its_first_attempt_gets_200_not_500(
     client: httpx.AsyncClient,
     team: dict[str, Any],
@@ -641,10 +631,12 @@ async def test_a_retry_racing_its_first_attempt_gets_200_not_500(
     """A tablet on a weak link retries while its first attempt is still being stored.
 
     Both requests are held at the start of their write transaction until the other arrives
-    there too (at most 1 s: on SQLite the per-process write lock lets only one in at a time,
-    as it should), which makes the race deterministic instead of a matter of luck.
+    there too, which makes the race deterministic instead of a matter of luck.
     """
     real_transaction = photos_module.write_transaction
+    # PostgreSQL lets both in (the second arrives once it has processed its image, however
+    # slow the machine); SQLite's write lock admits one at a time, so the first goes on alone.
+    hold_for = 30.0 if ON_POSTGRES else 0.5
     arrived: list[int] = []
     both_in = asyncio.Event()
 
@@ -655,7 +647,7 @@ async def test_a_retry_racing_its_first_attempt_gets_200_not_500(
             if len(arrived) >= 2:
                 both_in.set()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(both_in.wait(), 1.0)
+                await asyncio.wait_for(both_in.wait(), hold_for)
             yield txn
 
     monkeypatch.setattr(photos_module, "write_transaction", held_transaction)
@@ -669,3 +661,36 @@ async def test_a_retry_racing_its_first_attempt_gets_200_not_500(
     assert codes == [200, 201], [r.text for r in responses]
     assert responses[0].json() == responses[1].json()
     assert await Photo.count() == rows_before + 1
+
+
+async def test_a_photo_processed_while_the_inspection_is_submitted_is_refused(
+    client: httpx.AsyncClient,
+    team: dict[str, Any],
+    assignment: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    record = await complete_inspection(
+        client, team["a"], assignment, inspection_id=assignment["inspection_id"]
+    )
+    real_process = photos_module.process_image_async
+    processing = asyncio.Event()
+    submitted = asyncio.Event()
+
+    async def slow_process(data: bytes, limits: Any) -> Any:
+        processing.set()
+        await asyncio.wait_for(submitted.wait(), 30)  # a large photo on a slow server
+        return await real_process(data, limits)
+
+    monkeypatch.setattr(photos_module, "process_image_async", slow_process)
+    late = asyncio.create_task(send(client, team["b"], assignment, unique_jpeg()))
+    await asyncio.wait_for(processing.wait(), 30)
+    response = await push(client, team["a"], [record])
+    assert response.json()["results"][0]["inspection_status"] == "submitted"
+    submitted.set()
+    answer = await late
+    assert answer.status_code == 409, answer.text
+    stored = (await client.get(f"/api/inspections/{record['id']}", headers=team["a"])).json()
+    assert {p["id"] for p in stored["photos"]} == {
+        *(p for f in record["findings"] for p in f.get("photo_ids", [])),
+        *(s["photo_id"] for s in record["signatures"]),
+    }
