@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -29,9 +30,16 @@ from backend.inspections.controllers import (
 from backend.inspections.images import ImageLimits
 from backend.institutions.controllers import InstitutionController
 from backend.logs import log_unexpected_exception, structlog_plugin
+from backend.pwa_routes import PWA_ROUTES
+from backend.rectification.controllers import (
+    NoticeController,
+    RectificationController,
+    TaskController,
+)
+from backend.rectification.public import PublicVerificationController
 from backend.settings import REPO_ROOT, Settings, get_settings
 
-PWA_DIR = REPO_ROOT / "pwa"
+PWA_DIR = REPO_ROOT / "pwa"  # the default of YIBAO_PWA_DIR (settings.pwa_dir)
 ASSETS_DIR = Path(__file__).parent / "static"
 SWAGGER = "/_assets/swagger-ui"
 
@@ -112,6 +120,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             InspectionController,
             PhotoController,
             InstitutionController,
+            NoticeController,
+            TaskController,
+            RectificationController,
+            PublicVerificationController,
             create_static_files_router(
                 path="/_assets",
                 directories=[ASSETS_DIR],
@@ -119,9 +131,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 opt={"exclude_from_auth": True},
             ),
             # Registered last so that every API route wins over a file of the same name.
+            # /sw.js (with its precache version) and /s/{token} (QR poster deep links).
+            *PWA_ROUTES,
             create_static_files_router(
                 path="/",
-                directories=[PWA_DIR],
+                directories=[settings.pwa_dir],
                 html_mode=True,
                 include_in_schema=False,
                 opt={"exclude_from_auth": True},
@@ -137,6 +151,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "current_user": Provide(_current_user, sync_to_thread=False),
         },
         openapi_config=openapi_config(),
+        # gzip for the app shell and JSON (the PWA's first load must stay small); photos are
+        # JPEG/PNG already, so compressing them only costs CPU.
+        compression_config=CompressionConfig(
+            backend="gzip", gzip_compress_level=6, exclude=["^/api/photos"]
+        ),
         plugins=[structlog_plugin(settings)],
         exception_handlers={
             DomainError: domain_error_handler,

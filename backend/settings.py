@@ -9,6 +9,7 @@ Every CLI command and the server read the same settings through :func:`get_setti
 | ``YIBAO_DATABASE_URL`` | ``sqlite:///{DATA_DIR}/yibao.sqlite3`` | ``postgresql://user@host:5432/db`` for PostgreSQL |
 | ``YIBAO_SECRET_KEY`` | generated once into ``{DATA_DIR}/secret_key`` (development only) | signs tokens |
 | ``YIBAO_CHECKLISTS_DIR`` | the repository's ``checklists/`` | checklist YAML files loaded at start |
+| ``YIBAO_PWA_DIR`` | the repository's ``pwa/`` | the app's files served at ``/`` (tests serve a copy) |
 | ``YIBAO_DEMO`` | ``false`` | create demo data on first start and print the demo logins |
 | ``YIBAO_HOST`` / ``YIBAO_PORT`` | ``127.0.0.1`` / ``8000`` | where ``yibao serve`` listens |
 | ``YIBAO_WORKERS`` | ``1`` | server worker processes (use PostgreSQL for more than one) |
@@ -59,6 +60,7 @@ class Settings:
     login_max_failures: int = 5
     login_lock_minutes: int = 15
     login_rate_per_minute: int = 60
+    pwa_dir: Path = REPO_ROOT / "pwa"
 
     @property
     def is_sqlite(self) -> bool:
@@ -141,6 +143,7 @@ def load_settings() -> Settings:
         login_max_failures=_int("YIBAO_LOGIN_MAX_FAILURES", 5),
         login_lock_minutes=_int("YIBAO_LOGIN_LOCK_MINUTES", 15),
         login_rate_per_minute=_int("YIBAO_LOGIN_RATE_PER_MINUTE", 60),
+        pwa_dir=Path(os.environ.get("YIBAO_PWA_DIR") or REPO_ROOT / "pwa").expanduser().resolve(),
     )
 
 

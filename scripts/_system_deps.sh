@@ -3,6 +3,8 @@
 # CI=true, where a missing package fails the run.
 SYSTEM_PACKAGES=(
   "fonts-wqy-microhei:/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # Chinese text in images
+  "poppler-utils:/usr/bin/pdftotext"  # reading back the rectification notices' PDFs
+  "chromium:/usr/bin/chromium"  # the PWA's browser tests (tests/pwa), driven by playwright
 )
 
 ensure_system_packages() {

@@ -32,6 +32,7 @@ PUBLIC_PATHS = [
     r"^/api/auth/login$",
     r"^/api/auth/refresh$",
     r"^/api/public/",
+    r"^/verify/",
 ]
 
 

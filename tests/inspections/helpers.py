@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -53,7 +53,7 @@ async def bundle_checklist(client: httpx.AsyncClient, headers: dict[str, str], v
 
 
 def now_iso(offset_s: float = 0) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=offset_s)).isoformat()
+    return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
 
 
 def answer(item: dict[str, Any], result: str, **extra: Any) -> dict[str, Any]:

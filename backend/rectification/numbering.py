@@ -1,0 +1,73 @@
+"""Notice numbers: ``{office short name}医保整改〔{year}〕{n}号``, gapless per office and year.
+
+The issuing office is the institution's top-level region (the city bureau: 威 for an institution
+in 环翠区) by default, or the institution's own region with ``YIBAO_NOTICE_OFFICE=county``.
+
+The next number comes from one statement on the counter row of ``(office, year)``::
+
+    INSERT INTO rectification_counter (id, office, year, last) VALUES (…, …, …, 1)
+    ON CONFLICT (office, year) DO UPDATE SET last = rectification_counter.last + 1
+    RETURNING last
+
+run inside the transaction that issues the notice. On PostgreSQL the updated row stays locked
+until that transaction ends, so concurrent issuers (any number of workers) take numbers one after
+the other; on SQLite the write transaction holds the whole database. A transaction that rolls back
+takes its increment with it, so no number is ever skipped or used twice. (SQLite ≥ 3.35 for
+``RETURNING``.)
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from backend.institutions.tables import Region
+from backend.rectification.tables import NoticeCounter
+
+_NEXT_SQL = (
+    "INSERT INTO rectification_counter (id, office, year, last) VALUES ({}, {}, {}, 1) "
+    "ON CONFLICT (office, year) DO UPDATE SET last = rectification_counter.last + 1 "
+    "RETURNING last"
+)
+
+
+def format_number(office_short_name: str, year: int, seq: int) -> str:
+    """E.g. ``威医保整改〔2026〕17号``."""
+    return f"{office_short_name}医保整改〔{year}〕{seq}号"
+
+
+async def region_chain(region_id: UUID) -> list[dict[str, Any]]:
+    """The region and its ancestors, nearest first (each with id, name, parent and short name)."""
+    chain: list[dict[str, Any]] = []
+    seen: set[UUID] = set()
+    current: UUID | None = region_id
+    while current is not None and current not in seen:
+        row = (
+            await Region.select(Region.id, Region.name, Region.parent, Region.office_short_name)
+            .where(Region.id == current)
+            .first()
+        )
+        if row is None:
+            break
+        seen.add(current)
+        chain.append(row)
+        current = row["parent"]
+    return chain
+
+
+async def issuing_office(institution_region: UUID, level: str) -> dict[str, Any]:
+    """The region whose office issues and numbers the notice (see the module docstring)."""
+    chain = await region_chain(institution_region)
+    return chain[0] if level == "county" else chain[-1]
+
+
+def bureau_name(office: dict[str, Any]) -> str:
+    """The issuing bureau's full name, e.g. 威海市医疗保障局."""
+    return f"{office['name']}医疗保障局"
+
+
+async def next_seq(office_id: UUID, year: int) -> int:
+    """Take the next number of an office and year. Call it inside the issuing transaction."""
+    rows = await NoticeCounter.raw(_NEXT_SQL, str(uuid.uuid4()), str(office_id), year)
+    return int(rows[0]["last"])

@@ -1,0 +1,394 @@
+// The upload queue (docs/pwa.md "The sync engine"). No DOM here: it reads and writes IndexedDB and
+// announces what happened through events.js.
+//
+// Rules, each from a failure seen in other field-data systems (lessons-from-peers.md):
+// - only finished records (state "queued") go; one inspection at a time, its photos first, one at
+//   a time, then one push with `submit: true` — a weak link never has to carry everything at once;
+// - every id is made on the tablet, so any step can be repeated after a lost answer: a photo sent
+//   twice answers 200, a push sent twice answers `unchanged` — never a duplicate;
+// - network errors and 5xx retry with exponential back-off (capped at 5 minutes, with jitter), and
+//   the queue resumes on start, on reconnect, after login and on demand — it never stalls silently;
+// - 401 pauses the queue until the inspector signs in again; nothing queued is ever discarded;
+// - photo blobs are deleted only after the server acknowledged the inspection.
+import { db, getMeta, setMeta, deviceId } from "./db.js";
+import { api, ApiError, AuthRequired, NetworkError } from "./api.js";
+import { emit, on } from "./events.js";
+import { isOnline, probe } from "./connection.js";
+import { sha256Hex } from "./photo-prep.js";
+
+const BASE_DELAY_MS = 2000;
+const MAX_DELAY_MS = 5 * 60 * 1000;
+const LOCK = "yibao-sync-queue";
+
+/** Try again later (network, 5xx): the record stays queued. */
+class Retry extends Error {}
+
+/** The server refused this record for good: it goes to "rejected" with the reason. */
+class Refused extends Error {
+  constructor(rejection) {
+    super(rejection.message);
+    this.rejection = rejection;
+  }
+}
+
+let started = false;
+let running = null;
+let again = false;
+let attempts = 0;
+let timer = null;
+let nextRetryAt = null;
+let authPaused = false;
+let lastError = null;
+let online = null;
+
+/**
+ * The queue at a glance, as sent with the `sync-state` event.
+ * @returns {Promise<{online: boolean, waiting: number, syncing: boolean, rejected: number,
+ *   lastSyncAt: string|null, lastError: string|null, authRequired: boolean, nextRetryAt: number|null}>}
+ */
+export async function queueStatus() {
+  const waiting = await db.inspections.where("state").anyOf("queued", "syncing").count();
+  const rejected = await db.inspections.where("state").equals("rejected").count();
+  return {
+    online: isOnline(),
+    waiting,
+    syncing: running !== null,
+    rejected,
+    lastSyncAt: (await getMeta("last_sync_at")) || null,
+    lastError,
+    authRequired: authPaused,
+    nextRetryAt,
+  };
+}
+
+async function announce() {
+  emit("sync-state", await queueStatus());
+}
+
+/**
+ * Queue a finished inspection (the inspector tapped 提交) and start sending it. A record already
+ * queued, syncing or synced is left as it is, so a double tap sends nothing twice.
+ * @param {string} inspectionId
+ * @returns {Promise<void>} once the record is queued (sending goes on in the background).
+ */
+export async function enqueue(inspectionId) {
+  await db.transaction("rw", db.inspections, async () => {
+    const inspection = await db.inspections.get(inspectionId);
+    if (!inspection) throw new Error("检查记录不存在");
+    if (["queued", "syncing", "synced"].includes(inspection.state)) return;
+    const now = new Date();
+    await db.inspections.update(inspectionId, {
+      state: "queued", submitted_at: now.toISOString(), rejection: null, updated_at: now.getTime(),
+    });
+  });
+  await announce();
+  runQueue();
+}
+
+/**
+ * Put a rejected inspection back to draft so the inspector can correct it (the rejection stays
+ * on the record, to show what to fix, until it is queued again).
+ * @param {string} inspectionId
+ * @returns {Promise<boolean>} whether it was reopened.
+ */
+export async function reopen(inspectionId) {
+  const changed = await db.transaction("rw", db.inspections, async () => {
+    const inspection = await db.inspections.get(inspectionId);
+    if (!inspection || inspection.state !== "rejected") return false;
+    await db.inspections.update(inspectionId, { state: "draft", updated_at: Date.now() });
+    return true;
+  });
+  await announce();
+  return changed;
+}
+
+/**
+ * The push record of one inspection, built from IndexedDB (docs/sync-protocol.md §4).
+ * @param {string} inspectionId
+ * @param {{submit?: boolean}} [options] submit: ask the server to close it (default true).
+ * @returns {Promise<object>} one element of the push's `inspections`.
+ */
+export async function buildPush(inspectionId, { submit = true } = {}) {
+  const inspection = await db.inspections.get(inspectionId);
+  if (!inspection) throw new Error("检查记录不存在");
+  const findings = await db.findings.where("inspection_id").equals(inspectionId).toArray();
+  const counts = (f) => Object.fromEntries(
+    ["occurrences", "sampled", "failed"].filter((k) => f[k] !== null && f[k] !== undefined).map((k) => [k, f[k]]),
+  );
+  return {
+    id: inspection.id,
+    assignment_id: inspection.assignment_id,
+    checklist_id: inspection.checklist_id,
+    checklist_version: inspection.checklist_version,
+    checklist_hash: inspection.checklist_hash || null,
+    client_revision: inspection.client_revision || 0,
+    client_updated_at: inspection.client_updated_at || new Date().toISOString(),
+    started_at: inspection.started_at || null,
+    representative_name: inspection.representative_name || "",
+    signature_refused_reason: inspection.signature_refused_reason || "",
+    note: inspection.note || "",
+    signatures: (inspection.signatures || []).map((s) => ({
+      photo_id: s.photo_id, signer: s.signer, name: s.name || "",
+      ...(s.user_id ? { user_id: s.user_id } : {}),
+    })),
+    findings: findings.map((f) => ({
+      id: f.id,
+      item: f.item,
+      result: f.result,
+      ...counts(f),
+      note: f.note || "",
+      physician_id: f.physician_id || null,
+      photo_ids: f.photo_ids || [],
+      client_revision: f.client_revision || 0,
+      client_updated_at: f.client_updated_at || inspection.client_updated_at || new Date().toISOString(),
+    })),
+    submit,
+  };
+}
+
+/**
+ * Send the queue now (after 「立即同步」, a reconnect, a login; also the retry timer). One run at a
+ * time: a call during a run makes another run follow it.
+ * @returns {Promise<void>} when this run is over (records may still be queued: see queueStatus()).
+ */
+export function runQueue() {
+  if (running) {
+    again = true;
+    return running;
+  }
+  clearTimeout(timer);
+  timer = null;
+  nextRetryAt = null;
+  running = withLock(drain)
+    .catch((error) => {
+      // Not a network or server answer (e.g. storage trouble): keep everything, try again later.
+      lastError = String((error && error.message) || error);
+      scheduleRetry();
+    })
+    .finally(async () => {
+      running = null;
+      if (again) {
+        again = false;
+        runQueue();
+      } else {
+        await announce();
+      }
+    });
+  return running;
+}
+
+/** One tab at a time sends (two tabs of the app would otherwise upload the same photos). */
+async function withLock(task) {
+  if (!navigator.locks) return task();
+  return navigator.locks.request(LOCK, { ifAvailable: true }, async (lock) => {
+    if (lock) await task();
+  });
+}
+
+async function drain() {
+  if (authPaused) return;
+  const queue = await db.inspections.where("state").anyOf("queued", "syncing").sortBy("submitted_at");
+  if (!queue.length) return;
+  // Ask the server first: offline, records stay 待同步 instead of flickering to 同步中 and back.
+  if (!(await probe())) {
+    lastError = "无法连接服务器，联网后自动同步";
+    scheduleRetry();
+    return;
+  }
+  await announce();
+  for (const { id } of queue) {
+    try {
+      await syncOne(id);
+      attempts = 0;
+      lastError = null;
+    } catch (error) {
+      if (error instanceof Refused) {
+        await settleRejected(id, error.rejection);
+        continue;
+      }
+      await setState(id, "queued");
+      if (error instanceof AuthRequired) {
+        authPaused = true; // resumed by the next login (the `session` event)
+        lastError = "登录已失效，请重新登录后继续同步";
+      } else {
+        lastError = error instanceof NetworkError || error instanceof Retry
+          ? error.message : `同步出错：${error.message || error}`;
+        scheduleRetry();
+      }
+      return; // the next records would meet the same network or session
+    }
+  }
+}
+
+function scheduleRetry() {
+  attempts += 1;
+  const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (attempts - 1));
+  const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2)); // jitter: tablets of a team don't retry in step
+  nextRetryAt = Date.now() + delay;
+  clearTimeout(timer);
+  timer = setTimeout(() => runQueue(), delay);
+}
+
+async function setState(id, state) {
+  await db.inspections.update(id, { state });
+}
+
+async function syncOne(id) {
+  await setState(id, "syncing");
+  await announce();
+  let photosRetried = false;
+  for (;;) {
+    await uploadPhotos(id);
+    const result = await push(await buildPush(id));
+    if (result.status === "rejected" && result.code === "photos_missing" && !photosRetried) {
+      photosRetried = true;
+      if (await markForUpload(id, result.missing_photos || [])) continue; // upload again, push once more
+    }
+    if (result.status === "rejected") throw new Refused(rejectionOf(result));
+    await settleSynced(id, result);
+    return;
+  }
+}
+
+/** The photo ids the record refers to (findings and signatures). */
+async function referencedPhotoIds(id) {
+  const inspection = await db.inspections.get(id);
+  const findings = await db.findings.where("inspection_id").equals(id).toArray();
+  return new Set([
+    ...findings.flatMap((f) => f.photo_ids || []),
+    ...(inspection.signatures || []).map((s) => s.photo_id),
+  ]);
+}
+
+async function uploadPhotos(id) {
+  const inspection = await db.inspections.get(id);
+  const wanted = await referencedPhotoIds(id);
+  const photos = await db.photos.where("inspection_id").equals(id).toArray();
+  for (const photo of photos) {
+    if (wanted.has(photo.id) && !photo.uploaded && photo.blob) await uploadPhoto(inspection, photo);
+  }
+}
+
+async function uploadPhoto(inspection, photo) {
+  // The hash is always taken from the bytes about to be sent, never trusted from earlier.
+  const sha256 = await sha256Hex(photo.blob);
+  if (sha256 !== photo.sha256) await db.photos.update(photo.id, { sha256 });
+  const form = new FormData();
+  form.append("id", photo.id);
+  form.append("sha256", sha256);
+  form.append("assignment_id", inspection.assignment_id);
+  form.append("inspection_id", inspection.id);
+  form.append("kind", photo.kind || "evidence");
+  if (photo.kind === "signature") form.append("signer", photo.signer);
+  else if (photo.item_id) form.append("item_id", photo.item_id);
+  if (photo.created_at) form.append("captured_at", photo.created_at);
+  const extension = { "image/png": "png", "image/webp": "webp" }[photo.type || photo.blob.type] || "jpg";
+  form.append("file", photo.blob, `${photo.id}.${extension}`);
+  try {
+    await api("/api/photos", { method: "POST", form, timeoutMs: 120000 });
+  } catch (error) {
+    if (error instanceof AuthRequired || !(error instanceof ApiError)) throw error;
+    const field = error.body && error.body.extra && error.body.extra.field;
+    if (error.status >= 500 || error.status === 429 || error.status === 408 || (error.status === 422 && field === "sha256")) {
+      throw new Retry(error.message); // a cut-off upload or a busy server: send it again later
+    }
+    if (error.status === 409) return; // id taken or already submitted: the push tells which
+    throw new Refused({ code: "photo_refused", message: `照片未被服务器接受：${error.message}`,
+      problems: [], missing_photos: [photo.id] });
+  }
+  await db.photos.update(photo.id, { uploaded: 1 });
+}
+
+/** After `photos_missing`: the photos the server lacks are sent again. Returns whether any is. */
+async function markForUpload(id, missing) {
+  const wanted = await referencedPhotoIds(id);
+  const local = (await db.photos.where("inspection_id").equals(id).toArray())
+    .filter((p) => wanted.has(p.id) && p.blob);
+  // The server names the photos it lacks in its messages. None named: the record lacks a photo
+  // the checklist requires — no upload can fix that, the inspector must take it.
+  const named = local.filter((p) => missing.some((text) => String(text).includes(p.id)));
+  await Promise.all(named.map((p) => db.photos.update(p.id, { uploaded: 0 })));
+  return named.length > 0;
+}
+
+async function push(record) {
+  try {
+    const { body } = await api("/api/sync", {
+      method: "POST", json: { device_id: await deviceId(), inspections: [record] }, timeoutMs: 60000,
+    });
+    return body.results[0];
+  } catch (error) {
+    if (error instanceof AuthRequired || !(error instanceof ApiError)) throw error;
+    // A rejected record comes with the rejection's status (409/422/404): its result is the answer.
+    if (error.body && Array.isArray(error.body.results) && error.body.results.length) return error.body.results[0];
+    if (error.status >= 500 || error.status === 429 || error.status === 408) throw new Retry(error.message);
+    throw new Refused({ code: `http_${error.status}`, message: error.message,
+      problems: error.body && error.body.extra ? [JSON.stringify(error.body.extra)] : [], missing_photos: [] });
+  }
+}
+
+function rejectionOf(result) {
+  return {
+    code: result.code,
+    message: result.message,
+    problems: result.problems || [],
+    missing_photos: result.missing_photos || [],
+  };
+}
+
+async function settleRejected(id, rejection) {
+  const at = new Date().toISOString();
+  await db.inspections.update(id, { state: "rejected", rejection: { ...rejection, at }, updated_at: Date.now() });
+  emit("inspection-rejected", { id, rejection: { ...rejection, at } });
+}
+
+async function settleSynced(id, result) {
+  const server = {
+    inspection_id: result.inspection_id || id,
+    status: result.inspection_status,
+    score: result.score || null,
+    code: result.code,
+    message: result.message,
+    conflicts: result.conflicts || [],
+    finding_ids: result.finding_ids || {},
+    synced_at: new Date().toISOString(),
+  };
+  await db.transaction("rw", db.inspections, db.photos, db.meta, async () => {
+    await db.inspections.update(id, { state: "synced", server, rejection: null, updated_at: Date.now() });
+    // Acknowledged: the server holds the photos now; the blobs go, their records stay (small).
+    await db.photos.where("inspection_id").equals(id).modify({ blob: null, uploaded: 1 });
+    await setMeta("last_sync_at", server.synced_at);
+  });
+  emit("inspection-synced", { id, server });
+}
+
+/**
+ * Start the engine: run the queue now (records left from an earlier session resume), and again
+ * on reconnect, after login and on every 「立即同步」. Safe to call more than once.
+ */
+export function startSyncEngine() {
+  if (started) return;
+  started = true;
+  on("connection", ({ online: now }) => {
+    const back = now && online !== true;
+    online = now;
+    if (back) {
+      attempts = 0; // a fresh connection deserves a fresh start, not the longest wait
+      runQueue();
+    } else {
+      announce();
+    }
+  });
+  on("session", (session) => {
+    if (!session) return;
+    authPaused = false;
+    lastError = null;
+    attempts = 0;
+    runQueue();
+  });
+  on("auth-required", () => {
+    authPaused = true;
+    announce();
+  });
+  runQueue();
+}

@@ -1,0 +1,540 @@
+// 检查表单: one section at a time (a stepper: left rail in landscape, tabs in portrait); per item
+// 符合 / 不符合 / 不适用, the counts its mode asks for, 说明, 佐证照片, 涉及医师. Every change is
+// saved at once; only the card that changed is redrawn, so a 150-item checklist stays quick.
+import { on } from "../events.js";
+import { preliminaryScore } from "../scoring.js";
+import { prepareImage, sha256Hex } from "../photo-prep.js";
+import { h, replace } from "../ui/dom.js";
+import { icon } from "../ui/icons.js";
+import { toast } from "../ui/toast.js";
+import { confirm, choose } from "../ui/dialog.js";
+import { numberStepper } from "../ui/stepper.js";
+import { RESULT_LABELS, STATE_LABELS, gradeClass, scoreLabel } from "../ui/format.js";
+import {
+  addEvidencePhoto, answerStatus, deleteEvidencePhoto, isEditable, itemHref, loadInspection,
+  photoRequirement, progressOf, saveFinding, scoringAnswers,
+} from "./model.js";
+
+const RESULT_ICONS = { pass: "check", fail: "cross", na: "na" };
+
+export async function render(root, params, app) {
+  const data = await loadInspection(params.inspectionId);
+  if (!data || !data.content) {
+    root.append(h("div.panel.empty", icon("warning", { size: 32 }),
+      h("p", data ? "本设备上缺少这份检查表，请联网同步后再打开。" : "本设备上没有这条检查记录。"),
+      h("a.btn.secondary", { href: "#/" }, "返回首页")));
+    return null;
+  }
+  const { inspection, content, findings, institution } = data;
+  const sections = content.sections;
+  const editable = isEditable(inspection);
+
+  // Which section: the one asked for, else the first with work left, else the first.
+  let section = sections.find((s) => s.id === params.sectionId);
+  if (!section) {
+    const progress = progressOf(content, findings);
+    section = sections.find((s) => progress.sections[s.id].answered < progress.sections[s.id].total) || sections[0];
+    history.replaceState(null, "", `/${itemHref(inspection.id, section.id)}`);
+  }
+  const sectionIndex = sections.indexOf(section);
+  const photosById = new Map(data.photos.map((p) => [p.id, p]));
+  const objectUrls = new Map();
+  const remembered = new Map(); // counts/physician kept while the result is toggled away and back
+  const stops = [];
+
+  // --- the stepper of sections -----------------------------------------------------------------
+
+  const railItems = new Map();
+  const rail = h("nav.section-rail", { "aria-label": "检查类别" },
+    h("ol.rail-list", sections.map((s, i) => {
+      const link = h("a.rail-item", {
+        href: itemHref(inspection.id, s.id), dataset: { section: s.id },
+        "aria-current": s === section ? "step" : null,
+      },
+      h("span.rail-index.num", String(i + 1)),
+      h("span.rail-body",
+        h("span.rail-title", s.title),
+        h("span.rail-meta")),
+      h("span.rail-bar", h("span")));
+      railItems.set(s.id, link);
+      return h("li", link);
+    })));
+
+  function paintRail(sectionId = null) {
+    const progress = progressOf(content, findings);
+    for (const s of sections) {
+      if (sectionId && s.id !== sectionId) continue;
+      const p = progress.sections[s.id];
+      const link = railItems.get(s.id);
+      const done = p.answered === p.total;
+      link.dataset.done = done ? "1" : "0";
+      link.classList.toggle("has-fail", p.failed > 0);
+      replace(link.querySelector(".rail-meta"),
+        h("span.num.rail-count", done ? [icon("check", { size: 14 }), "已完成"] : `${p.answered}/${p.total}`),
+        p.failed ? h("span.rail-fail", icon("cross", { size: 14 }), h("span.num", `不符合 ${p.failed}`)) : null);
+      link.querySelector(".rail-bar span").style.width = `${p.total ? (p.answered * 100) / p.total : 0}%`;
+      link.setAttribute("aria-label", `${s.title}：已答 ${p.answered}/${p.total}${p.failed ? `，不符合 ${p.failed} 项` : ""}`);
+    }
+    paintOverall(progress);
+  }
+
+  const overall = h("div.form-overall");
+  function paintOverall(progress) {
+    replace(overall,
+      h("span", "总进度 ", h("b.num", `${progress.answered}/${progress.total}`)),
+      h("span.progress.slim", h("span", { style: `width:${progress.percent}%` })),
+      h("b.num", `${progress.percent}%`));
+  }
+
+  // --- the score bar -------------------------------------------------------------------------
+
+  const scoreBar = h("div.score-bar#score-bar", { role: "status", "aria-live": "polite" });
+  // The score is computed after the tap has been painted (never in the way of the answer
+  // showing), and once for a burst of taps.
+  let scoreFrame = 0;
+  function paintScore() {
+    clearTimeout(scoreFrame);
+    scoreBar.dataset.pending = "1";
+    scoreFrame = setTimeout(() => {
+      delete scoreBar.dataset.pending;
+      let result = null;
+      try {
+        result = preliminaryScore(content, scoringAnswers(content, findings));
+      } catch (error) {
+        console.error(error);
+      }
+      const critical = result ? result.critical_failures || [] : [];
+      const criticalNames = critical.map((id) => itemText(id)).filter(Boolean);
+      replace(scoreBar,
+        h("div.score-main",
+          h("span.score-label", "预评分"),
+          h("b.num.score-value#prelim-score", result ? scoreLabel(result.total) : "—"),
+          h("span.score-label", "预计等级"),
+          h(`b.grade-badge#prelim-grade.${gradeClass(result && result.grade)}`, (result && result.grade) || "—")),
+        critical.length
+          ? h("div.score-veto#veto-warning", { title: criticalNames.join("；") }, icon("warning", { size: 20 }),
+            h("span.veto-count", `否决项不符合 ${critical.length} 项`),
+            h("b.veto-names", `：${criticalNames.join("；")}`),
+            h("span.veto-tail", "，等级按「不合格」计"))
+          : h("div.score-note.muted", result && !result.complete ? `按已作答的 ${result.answered} 项计算，仅供参考` : "仅供参考，以服务器计算的正式得分为准"),
+        h("a.btn.secondary.score-next", { href: `#/submit/${inspection.id}` }, editable ? "检查提交" : "查看提交"));
+    }, 40);
+  }
+
+  function itemText(id) {
+    for (const s of sections) for (const it of s.items) if (it.id === id) return it.text.length > 24 ? `${it.text.slice(0, 24)}…` : it.text;
+    return id;
+  }
+
+  // --- saving --------------------------------------------------------------------------------
+
+  function current(item) {
+    return findings.get(item.id) || { item: item.id, result: null, occurrences: null, sampled: null, failed: null, note: "", physician_id: null, photo_ids: [] };
+  }
+
+  function commit(item, patch, card) {
+    const next = { ...current(item), ...patch };
+    findings.set(item.id, next);
+    saveFinding(inspection.id, item.id, patch)
+      .then((stored) => {
+        const mem = findings.get(item.id);
+        if (mem) { mem.id = stored.id; mem.photo_ids = stored.photo_ids; }
+      })
+      .catch((error) => toast(`保存失败：${error.message}`, { kind: "error", timeout: 8000 }));
+    if (card) card.update();
+    paintRail(section.id);
+    paintScore();
+  }
+
+  function setResult(item, result, card) {
+    const f = current(item);
+    if (f.result === result) return;
+    const memory = remembered.get(item.id) || {};
+    const patch = { result };
+    if (item.mode === "deduct") {
+      if (result === "fail") patch.occurrences = f.occurrences ?? memory.occurrences ?? 1;
+      else if (f.occurrences !== null && f.occurrences !== undefined) {
+        memory.occurrences = f.occurrences;
+        patch.occurrences = null;
+      }
+    }
+    if (item.mode === "sample") {
+      if (result === "na") {
+        if (f.sampled !== null || f.failed !== null) { memory.sampled = f.sampled; memory.failed = f.failed; }
+        patch.sampled = null;
+        patch.failed = null;
+      } else {
+        patch.sampled = f.sampled ?? memory.sampled ?? null;
+        if (result === "pass") {
+          if (f.failed > 0) memory.failed = f.failed;
+          patch.failed = 0;
+        } else {
+          patch.failed = f.failed > 0 ? f.failed : (memory.failed > 0 ? memory.failed : null);
+        }
+      }
+    }
+    if (item.physician_points > 0) {
+      if (result !== "fail" && f.physician_id) {
+        memory.physician_id = f.physician_id;
+        patch.physician_id = null;
+      } else if (result === "fail" && !f.physician_id && memory.physician_id) {
+        patch.physician_id = memory.physician_id;
+      }
+    }
+    remembered.set(item.id, memory);
+    commit(item, patch, card);
+    if (item.mode === "sample" && result !== "na" && card) {
+      const field = card.querySelector(patch.sampled === null ? ".sample-sampled" : (result === "fail" && patch.failed === null ? ".sample-failed" : null));
+      if (field) field.focus({ preventScroll: false });
+    }
+  }
+
+  // --- photos --------------------------------------------------------------------------------
+
+  function photoUrl(photo) {
+    if (!objectUrls.has(photo.id)) objectUrls.set(photo.id, URL.createObjectURL(photo.blob));
+    return objectUrls.get(photo.id);
+  }
+
+  async function takePhoto(item, file, card, replaceId = null) {
+    if (!file) return;
+    card.classList.add("photo-busy");
+    try {
+      const prepared = await prepareImage(file);
+      const sha = await sha256Hex(prepared.blob);
+      const { photo, finding } = await addEvidencePhoto(data, item.id, prepared, sha, replaceId);
+      photosById.set(photo.id, photo);
+      if (replaceId) {
+        photosById.delete(replaceId);
+        const url = objectUrls.get(replaceId);
+        if (url) { URL.revokeObjectURL(url); objectUrls.delete(replaceId); }
+      }
+      findings.set(item.id, { ...current(item), photo_ids: finding.photo_ids, id: finding.id });
+      card.update();
+      paintRail(section.id);
+      toast(replaceId ? "已重拍并保存" : "照片已保存", { kind: "success", timeout: 1800 });
+    } catch (error) {
+      toast(`照片未保存：${error.message}`, { kind: "error", timeout: 8000 });
+    } finally {
+      card.classList.remove("photo-busy");
+    }
+  }
+
+  async function removePhoto(item, photoId, card, index) {
+    const ok = await confirm({
+      id: "confirm-delete-photo",
+      title: "删除这张佐证照片？",
+      body: h("div",
+        h("p", `将删除「${item.text.length > 30 ? `${item.text.slice(0, 30)}…` : item.text}」的第 ${index + 1} 张佐证照片，删除后无法恢复。`),
+        photoRequirement(item, current(item)).required && current(item).photo_ids.length === 1
+          ? h("p.warn-text", "本项要求佐证照片：删除后需重新拍摄才能提交。") : null),
+      confirmText: "删除照片", danger: true,
+    });
+    if (!ok) return;
+    try {
+      const finding = await deleteEvidencePhoto(inspection.id, item.id, photoId);
+      photosById.delete(photoId);
+      const url = objectUrls.get(photoId);
+      if (url) { URL.revokeObjectURL(url); objectUrls.delete(photoId); }
+      findings.set(item.id, { ...current(item), photo_ids: finding ? finding.photo_ids : [] });
+      card.update();
+      paintRail(section.id);
+      toast("照片已删除", { kind: "info", timeout: 1800 });
+    } catch (error) {
+      toast(`删除失败：${error.message}`, { kind: "error" });
+    }
+  }
+
+  function viewPhoto(item, photo) {
+    choose({
+      title: "佐证照片",
+      body: h("figure.photo-view", h("img", { src: photoUrl(photo), alt: `「${item.text}」的佐证照片` }),
+        h("figcaption.muted", `${photo.width}×${photo.height} · ${Math.round((photo.size || 0) / 1024)} KB`)),
+      actions: [{ label: "关闭", value: true, kind: "secondary" }],
+    });
+  }
+
+  // --- an item card --------------------------------------------------------------------------
+
+  function itemCard(item, index) {
+    const card = h("article.item-card", {
+      id: `item-${item.id}`, dataset: { item: item.id, mode: item.mode }, "aria-labelledby": `item-${item.id}-text`,
+    });
+    const number = `${sectionIndex + 1}.${index + 1}`;
+
+    const tags = [
+      h("span.tag.points.num", `${item.points} 分`),
+      item.critical ? h("span.tag.critical", icon("flag", { size: 14 }), "否决项") : null,
+      item.mode === "deduct" ? h("span.tag", `每处扣 ${item.per_occurrence} 分`) : null,
+      item.mode === "sample" ? h("span.tag", "抽查") : null,
+      item.evidence === "photo_always" ? h("span.tag.photo", icon("camera", { size: 14 }), "须拍照")
+        : item.evidence === "photo_on_fail" ? h("span.tag.photo", icon("camera", { size: 14 }), "不符合须拍照") : null,
+    ];
+
+    // Folding details: 判定标准, 检查方法, 依据.
+    const panels = h("div.disclosure-panels");
+    const disclosures = [
+      ["判定标准", item.fail_when, "fail-when"],
+      ["检查方法", item.guidance, "guidance"],
+      ["依据", item.basis, "basis"],
+    ].filter(([, text]) => text).map(([label, text, key]) => {
+      const panel = h(`div.disclosure-panel.${key}`, { id: `item-${item.id}-${key}`, hidden: true },
+        h("span.disclosure-label", label), h("p", text));
+      panels.append(panel);
+      const button = h("button.disclosure", {
+        type: "button", "aria-expanded": "false", "aria-controls": panel.id, dataset: { key },
+        onclick: () => {
+          const open = button.getAttribute("aria-expanded") !== "true";
+          button.setAttribute("aria-expanded", String(open));
+          panel.hidden = !open;
+        },
+      }, label, icon("chevronDown", { size: 16 }));
+      return button;
+    });
+
+    const resultButtons = ["pass", "fail", "na"].map((result) => h(`button.result-btn.result-${result}`, {
+      type: "button", dataset: { result }, "aria-pressed": "false", disabled: !editable,
+      onclick: () => setResult(item, result, card),
+    }, icon(RESULT_ICONS[result], { size: 26 }), h("span", RESULT_LABELS[result])));
+
+    const extra = h("div.item-extra");
+    const statusLine = h("div.item-status", { "aria-live": "polite" });
+
+    card.append(
+      h("header.item-head",
+        h("span.item-no.num", number),
+        h("div.item-main",
+          h("h3.item-text", { id: `item-${item.id}-text` }, item.text),
+          h("div.item-tags", tags))),
+      disclosures.length ? h("div.disclosures", disclosures) : null,
+      panels,
+      h("div.result-group", { role: "group", "aria-label": "检查结果" }, resultButtons),
+      statusLine,
+      extra);
+
+    let shape = null;
+    let openExtras = new Set();
+
+    card.update = () => {
+      const f = current(item);
+      card.dataset.result = f.result || "none";
+      for (const b of resultButtons) b.setAttribute("aria-pressed", String(b.dataset.result === f.result));
+      const status = answerStatus(item, f);
+      card.dataset.status = status.state;
+      const photos = photoRequirement(item, f);
+      const needPhoto = photos.required && photos.have === 0;
+      replace(statusLine,
+        status.state === "incomplete" ? h("span.warn-text", icon("warning", { size: 18 }), status.problem) : null,
+        needPhoto ? h("span.warn-text.photo-needed", icon("camera", { size: 18 }), item.evidence === "photo_always" ? "本项须拍摄佐证照片" : "不符合项须拍摄佐证照片") : null);
+      const nextShape = JSON.stringify([f.result, f.photo_ids, [...openExtras], editable]);
+      if (nextShape === shape) return;
+      shape = nextShape;
+      paintExtra(f);
+    };
+
+    function paintExtra(f) {
+      const focusedClass = document.activeElement && extra.contains(document.activeElement)
+        ? [...document.activeElement.classList].find((c) => c.startsWith("x-")) : null;
+      const parts = [];
+      if (!f.result) { replace(extra); return; }
+      const failing = f.result === "fail";
+      if (item.mode === "deduct" && failing) parts.push(deductField(f));
+      if (item.mode === "sample" && f.result !== "na") parts.push(sampleFields(f));
+      if (item.physician_points > 0 && failing) parts.push(physicianField(f));
+      const showNote = failing || (f.note && f.note.length) || openExtras.has("note");
+      const showPhotos = failing || f.photo_ids.length || openExtras.has("photos") || item.evidence === "photo_always";
+      if (showNote) parts.push(noteField(f));
+      if (showPhotos) parts.push(photoStrip(f));
+      const adders = [];
+      if (!showNote && editable) adders.push(h("button.link-btn.x-add-note", { type: "button", onclick: () => { openExtras.add("note"); card.update(); card.querySelector(".x-note")?.focus(); } }, icon("plus", { size: 18 }), "说明"));
+      if (!showPhotos && editable) adders.push(h("button.link-btn.x-add-photo", { type: "button", onclick: () => { openExtras.add("photos"); card.update(); } }, icon("camera", { size: 18 }), "佐证照片"));
+      if (adders.length) parts.push(h("div.adders", adders));
+      replace(extra, parts);
+      const refocus = focusedClass && extra.querySelector(`.${focusedClass}`);
+      if (refocus) {
+        refocus.focus();
+        if (typeof refocus.setSelectionRange === "function" && refocus.value !== undefined) {
+          try { refocus.setSelectionRange(refocus.value.length, refocus.value.length); } catch (error) { /* not a text field */ }
+        }
+      }
+    }
+
+    function deductField(f) {
+      const maxOcc = Math.max(1, Math.ceil(item.points / item.per_occurrence));
+      const earned = (n) => Math.max(0, item.points - item.per_occurrence * (n || 1));
+      const hint = h("span.field-hint.num");
+      const paintHint = (n) => replace(hint, `扣 ${Math.min(item.points, item.per_occurrence * (n || 1))} 分，本项得 ${earned(n)}/${item.points} 分${(n || 1) >= maxOcc ? "（已扣完）" : ""}`);
+      const stepper = numberStepper({
+        id: `occ-${item.id}`, label: "发现处数", value: f.occurrences ?? 1, min: 1, max: 999,
+        onChange: (n) => { paintHint(n); if (n !== null) commit(item, { occurrences: n }, card); },
+      });
+      stepper.input.classList.add("x-occ");
+      if (!editable) stepper.element.querySelectorAll("button,input").forEach((el) => { el.disabled = true; });
+      paintHint(f.occurrences ?? 1);
+      return h("div.field.inline-field.deduct-field",
+        h("label", { for: `occ-${item.id}` }, "发现处数"), stepper.element, hint);
+    }
+
+    function sampleFields(f) {
+      const suggested = /抽查\s*(\d+)/.exec(item.guidance || "");
+      const sampled = h("input.count-input.sample-sampled.x-sampled", {
+        id: `sampled-${item.id}`, type: "text", inputmode: "numeric", pattern: "[0-9]*", autocomplete: "off",
+        value: f.sampled ?? "", placeholder: suggested ? suggested[1] : "", disabled: !editable,
+      });
+      const failed = h("input.count-input.sample-failed.x-failed", {
+        id: `failed-${item.id}`, type: "text", inputmode: "numeric", pattern: "[0-9]*", autocomplete: "off",
+        value: f.failed ?? "", disabled: !editable,
+      });
+      const message = h("span.field-hint.num");
+      const read = (input) => {
+        const digits = input.value.replace(/[^0-9]/g, "");
+        if (digits !== input.value) input.value = digits;
+        return digits === "" ? null : parseInt(digits, 10);
+      };
+      const paintMessage = (s, x) => {
+        message.classList.toggle("error", s !== null && x !== null && x > s);
+        if (s !== null && x !== null && x > s) replace(message, icon("warning", { size: 16 }), "不符合数不能大于抽查数");
+        else if (s !== null && s >= 1 && x !== null) replace(message, `${x} / ${s} 不符合，本项得 ${(item.points * (1 - x / s)).toFixed(1).replace(/\.0$/, "")}/${item.points} 分；结果随不符合数自动判定`);
+        else replace(message, suggested ? `检查方法建议抽查 ${suggested[1]} 份；结果随不符合数自动判定` : "结果随不符合数自动判定");
+      };
+      const onInput = () => {
+        const s = read(sampled);
+        const x = read(failed);
+        paintMessage(s, x);
+        const patch = { sampled: s, failed: x };
+        if (x !== null) patch.result = x > 0 ? "fail" : "pass";
+        commit(item, patch, card);
+      };
+      sampled.addEventListener("input", onInput);
+      failed.addEventListener("input", onInput);
+      paintMessage(f.sampled ?? null, f.failed ?? null);
+      return h("div.sample-fields",
+        h("div.field.count-field", h("label", { for: sampled.id }, "抽查数"), sampled),
+        h("div.field.count-field", h("label", { for: failed.id }, "不符合数"), failed),
+        message);
+    }
+
+    function physicianField(f) {
+      const select = h("select.physician-select.x-physician", { id: `physician-${item.id}`, disabled: !editable },
+        h("option", { value: "" }, "未指定"),
+        data.physicians.map((p) => h("option", { value: p.id, selected: p.id === f.physician_id },
+          `${p.name}${p.title ? ` · ${p.title}` : ""}${p.department ? ` · ${p.department}` : ""}`)));
+      select.addEventListener("change", () => commit(item, { physician_id: select.value || null }, card));
+      return h("div.field.physician-field",
+        h("label", { for: select.id }, "涉及医师"),
+        data.physicians.length ? select : h("p.muted", "本设备上没有该机构的医保医师名单"),
+        h("span.field-hint", `指定后按医保医师记分管理扣 ${item.physician_points} 分（以服务器核定为准）`));
+    }
+
+    function noteField(f) {
+      const area = h("textarea.note-input.x-note", {
+        id: `note-${item.id}`, rows: "2", maxlength: "4000", disabled: !editable,
+        placeholder: f.result === "fail" ? "记录发现的问题：位置、数量、涉及的药品或单据等" : "补充说明（可选）",
+      });
+      area.value = f.note || "";
+      area.addEventListener("input", () => {
+        const mem = findings.get(item.id);
+        if (mem) mem.note = area.value;
+        saveFinding(inspection.id, item.id, { note: area.value })
+          .catch((error) => toast(`保存失败：${error.message}`, { kind: "error", timeout: 8000 }));
+      });
+      return h("div.field.note-field", h("label", { for: area.id }, "说明"), area);
+    }
+
+    function photoStrip(f) {
+      const input = h("input.photo-input.visually-hidden", {
+        id: `photo-${item.id}`, type: "file", accept: "image/*", capture: "environment", disabled: !editable,
+        dataset: { item: item.id },
+      });
+      let retakeId = null;
+      input.addEventListener("change", () => {
+        const file = input.files && input.files[0];
+        const target = retakeId;
+        retakeId = null;
+        input.value = "";
+        takePhoto(item, file, card, target);
+      });
+      const thumbs = f.photo_ids.map((id, i) => {
+        const photo = photosById.get(id);
+        if (!photo) return h("div.thumb.missing", icon("image"), h("span", "照片缺失"));
+        if (!photo.blob) return h("div.thumb.missing", icon("check"), h("span", "已上传"));
+        return h("div.thumb", { dataset: { photo: id } },
+          h("button.thumb-img", { type: "button", "aria-label": `查看第 ${i + 1} 张照片`, onclick: () => viewPhoto(item, photo) },
+            h("img", { src: photoUrl(photo), alt: "", loading: "lazy" })),
+          editable ? h("div.thumb-actions",
+            h("button.icon-btn.retake", { type: "button", "aria-label": `重拍第 ${i + 1} 张`, title: "重拍", onclick: () => { retakeId = id; input.click(); } }, icon("retake", { size: 20 })),
+            h("button.icon-btn.delete", { type: "button", "aria-label": `删除第 ${i + 1} 张`, title: "删除", onclick: () => removePhoto(item, id, card, i) }, icon("trash", { size: 20 }))) : null);
+      });
+      const req = photoRequirement(item, f);
+      return h("div.field.photo-field",
+        h("div.photo-label", h("span", "佐证照片"), req.required ? h("span.req", "必填") : h("span.muted.small", "可选"),
+          f.photo_ids.length ? h("span.muted.small.num", `${f.photo_ids.length} 张`) : null),
+        h("div.photo-strip",
+          thumbs,
+          editable ? h("label.add-photo", { for: input.id }, icon("camera", { size: 28 }), h("span", f.photo_ids.length ? "再拍一张" : "拍照")) : null,
+          h("div.thumb.busy", { "aria-hidden": "true" }, h("span.spinner"), h("span", "处理中")),
+          input));
+    }
+
+    card.update();
+    return card;
+  }
+
+  // --- the page ------------------------------------------------------------------------------
+
+  const cards = section.items.map((item, i) => itemCard(item, i));
+  const prev = sections[sectionIndex - 1];
+  const next = sections[sectionIndex + 1];
+
+  const head = h("div.form-head",
+    h("div.form-crumbs",
+      h("a.back-link", { href: "#/" }, icon("chevronLeft", { size: 20 }), "首页"),
+      h("span.crumb-inst", institution.name)),
+    h("div.section-title-row",
+      h("h1", h("span.section-step.num", `${sectionIndex + 1}/${sections.length}`), section.title),
+      h("span.muted.num.section-meta", `${section.items.length} 项 · 权重 ${section.weight}`)),
+    !editable ? h("div.callout.info#form-locked", icon("lock"),
+      h("p", `本检查${STATE_LABELS[inspection.state] || ""}，已锁定，只能查看。`)) : null,
+    editable && inspection.state === "rejected" ? h("div.callout.danger", icon("warning"),
+      h("div", h("strong", "服务器退回："), h("span", (inspection.rejection && inspection.rejection.message) || ""), h("p", "修改后请重新提交。"))) : null,
+    progressOf(content, findings).answered === 0 && editable ? h("p.muted.form-tip", "逐项点选「符合 / 不符合 / 不适用」，所有内容即时保存在本设备上，无需手动保存。") : null);
+
+  const sectionNav = h("nav.section-nav", { "aria-label": "类别导航" },
+    prev ? h("a.btn.secondary.large#prev-section", { href: itemHref(inspection.id, prev.id) }, icon("chevronLeft"), h("span", "上一类别：", prev.title)) : h("span"),
+    next ? h("a.btn.primary.large#next-section", { href: itemHref(inspection.id, next.id) }, h("span", "下一类别：", next.title), icon("chevronRight"))
+      : h("a.btn.primary.large#to-sign", { href: editable ? `#/sign/${inspection.id}` : `#/submit/${inspection.id}` }, h("span", editable ? "填写完成，去签字确认" : "查看提交情况"), icon("chevronRight")));
+
+  root.append(
+    h("div.form-layout",
+      h("aside.form-aside", h("div.aside-inner", h("div.aside-head", h("b", content.title), overall), rail)),
+      h("div.form-main", head, h("div.item-list", cards), sectionNav)),
+    scoreBar);
+  document.body.classList.add("has-score-bar");
+  paintRail();
+  paintScore();
+
+  stops.push(on("inspection-rejected", ({ id }) => { if (id === inspection.id) app.refresh(); }));
+
+  return {
+    mounted() {
+      const current = root.querySelector(".rail-item[aria-current]");
+      if (current) current.scrollIntoView({ block: "nearest", inline: "center" });
+      if (params.itemId) {
+        const target = document.getElementById(`item-${params.itemId}`);
+        if (target) {
+          target.scrollIntoView({ block: "center" });
+          target.classList.add("flash");
+          setTimeout(() => target.classList.remove("flash"), 1600);
+          return;
+        }
+      }
+      window.scrollTo(0, 0);
+    },
+    cleanup() {
+      clearTimeout(scoreFrame);
+      stops.forEach((stop) => stop());
+      for (const url of objectUrls.values()) URL.revokeObjectURL(url);
+      document.body.classList.remove("has-score-bar");
+    },
+  };
+}
