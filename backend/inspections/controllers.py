@@ -31,6 +31,7 @@ from backend.inspections.schemas import (
     PushResponse,
 )
 from backend.inspections.tables import AssignmentStatus, PhotoKind
+from backend.media import image_response, thumbnail_type
 from backend.settings import Settings
 from backend.storage import get_file_store
 from backend.tenancy import require_roles
@@ -247,7 +248,7 @@ class PhotoController(Controller):
     ) -> Response[bytes]:
         """The display-size image, without metadata."""
         row = await photos.visible_photo(current_user, photo_id)
-        return await _image(settings, row["storage_key"], row["content_type"])
+        return await image_response(settings, row["storage_key"], row["content_type"])
 
     @get("/{photo_id:uuid}/thumbnail", summary="照片缩略图")
     async def thumbnail(
@@ -258,15 +259,6 @@ class PhotoController(Controller):
     ) -> Response[bytes]:
         """The thumbnail (longest side 320 px)."""
         row = await photos.visible_photo(current_user, photo_id)
-        content_type = "image/png" if row["thumbnail_key"].endswith(".png") else "image/jpeg"
-        return await _image(settings, row["thumbnail_key"], content_type)
-
-
-async def _image(settings: Settings, key: str, content_type: str) -> Response[bytes]:
-    store = get_file_store(settings)
-    # A photo id always means the same bytes: let the browser keep it.
-    return Response(
-        content=await store.get(key),
-        media_type=content_type,
-        headers={"Cache-Control": "private, max-age=31536000, immutable"},
-    )
+        return await image_response(
+            settings, row["thumbnail_key"], thumbnail_type(row["thumbnail_key"])
+        )

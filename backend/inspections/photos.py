@@ -22,6 +22,7 @@ from backend.inspections.assignments import visible_assignment
 from backend.inspections.images import ImageLimits, process_image_async, sha256_hex
 from backend.inspections.reading import may_see
 from backend.inspections.tables import Inspection, InspectionStatus, Photo, PhotoKind
+from backend.media import store_image
 from backend.storage import FileStore
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -113,19 +114,7 @@ async def receive_photo(
         captured_at = twin["captured_at"]
     else:
         image = await process_image_async(data, limits)
-        prefix = f"photos/{claimed[:2]}/{claimed}"
-        meta = {
-            "content_type": image.display_content_type,
-            "width": image.width,
-            "height": image.height,
-            "size_bytes": len(image.display),
-            "storage_key": prefix + image.extension_for(image.display_content_type),
-            "thumbnail_key": f"{prefix}.thumb{image.extension_for(image.thumbnail_content_type)}",
-        }
-        # Files first, then the row: a crash in between leaves an unreferenced file (harmless,
-        # reused by the retry), never a row pointing at nothing.
-        await store.put(meta["storage_key"], image.display)
-        await store.put(meta["thumbnail_key"], image.thumbnail)
+        meta = await store_image(store, "photos", claimed, image)
         captured_at = image.captured_at
 
     try:

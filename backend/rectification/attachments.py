@@ -14,6 +14,7 @@ from backend.audit.services import record
 from backend.db import write_transaction
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.inspections.images import ImageLimits, process_image_async, sha256_hex
+from backend.media import store_image
 from backend.rectification.access import notice_where, visible_task
 from backend.rectification.tables import FINISHED_TASK_STATUSES, Attachment, NoticeStatus
 from backend.storage import FileStore
@@ -78,19 +79,7 @@ async def receive_attachment(
         raise Conflict(f"每个事项最多上传 {MAX_PER_TASK} 张照片")
 
     image = await process_image_async(data, limits)
-    prefix = f"rectification/{digest[:2]}/{digest}"
-    meta = {
-        "content_type": image.display_content_type,
-        "width": image.width,
-        "height": image.height,
-        "size_bytes": len(image.display),
-        "storage_key": prefix + image.extension_for(image.display_content_type),
-        "thumbnail_key": f"{prefix}.thumb{image.extension_for(image.thumbnail_content_type)}",
-    }
-    # Files first, then the row: a crash in between leaves an unreferenced file (reused by the
-    # retry), never a row pointing at nothing.
-    await store.put(meta["storage_key"], image.display)
-    await store.put(meta["thumbnail_key"], image.thumbnail)
+    meta = await store_image(store, "rectification", digest, image)
     async with write_transaction():
         # ON CONFLICT DO NOTHING: a concurrent retry of the same upload may insert the same id
         # between our check above and this insert (on PostgreSQL a READ COMMITTED transaction

@@ -20,6 +20,7 @@ from backend.accounts.tables import Role
 from backend.errors import DomainError, InvalidInput
 from backend.inspections.images import ImageLimits
 from backend.inspections.schemas import AssignmentOut
+from backend.media import image_response, thumbnail_type
 from backend.rectification import (
     attachments,
     documents,
@@ -421,7 +422,7 @@ class RectificationController(Controller):
     ) -> Response[bytes]:
         """A photo the manager uploaded (display size, no metadata)."""
         row = await attachments.visible_attachment(current_user, photo_id)
-        return await _image(settings, row["storage_key"], row["content_type"])
+        return await image_response(settings, row["storage_key"], row["content_type"])
 
     @get("/photos/{photo_id:uuid}/thumbnail", summary="整改佐证照片缩略图")
     async def thumbnail(
@@ -432,8 +433,9 @@ class RectificationController(Controller):
     ) -> Response[bytes]:
         """Its thumbnail."""
         row = await attachments.visible_attachment(current_user, photo_id)
-        content_type = "image/png" if row["thumbnail_key"].endswith(".png") else "image/jpeg"
-        return await _image(settings, row["thumbnail_key"], content_type)
+        return await image_response(
+            settings, row["thumbnail_key"], thumbnail_type(row["thumbnail_key"])
+        )
 
     @get("/overdue", summary="逾期整改事项", guards=[require_roles(*STAFF)])
     async def overdue(self, current_user: NamedDependency[CurrentUser]) -> list[OverdueTask]:
@@ -471,12 +473,3 @@ class RectificationController(Controller):
             )
             for s in escalation.LADDER
         ]
-
-
-async def _image(settings: Settings, key: str, content_type: str) -> Response[bytes]:
-    store = get_file_store(settings)
-    return Response(
-        content=await store.get(key),
-        media_type=content_type,
-        headers={"Cache-Control": "private, max-age=31536000, immutable"},
-    )
