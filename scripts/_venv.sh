@@ -14,9 +14,14 @@ ensure_venv() {
     "$PYTHON" -m venv .venv
   fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "installing dependencies into .venv …"
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
+    echo "installing dependencies into .venv … (log: .venv/install.log)"
+    # The log keeps pip's and setuptools' chatter off the screen; shown only when it fails.
+    if ! { .venv/bin/python -m pip install --upgrade pip \
+           && .venv/bin/python -m pip install -e ".${extras:+[$extras]}"; } > .venv/install.log 2>&1; then
+      cat .venv/install.log >&2
+      echo "installing dependencies failed (see above)" >&2
+      exit 1
+    fi
     echo "$want" > "$stamp"
   fi
 }
