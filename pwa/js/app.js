@@ -23,6 +23,9 @@ const VIEWS = {
   sign: () => import("./views/sign.js"),
   submit: () => import("./views/submit.js"),
   sync: () => import("./views/sync.js"),
+  "m-notices": () => import("./views/manager/notices.js"),
+  "m-notice": () => import("./views/manager/notice.js"),
+  "m-task": () => import("./views/manager/task.js"),
 };
 
 /** Route table: hash path → view and params. */
@@ -37,6 +40,11 @@ function match(path) {
     case "sign": return rest[0] ? { view: "sign", params: { inspectionId: rest[0] } } : null;
     case "submit": return rest[0] ? { view: "submit", params: { inspectionId: rest[0] } } : null;
     case "sync": return { view: "sync", params: {} };
+    case "m":
+      if (!rest[0]) return { view: "m-notices", params: {} };
+      if (rest[0] === "notice" && rest[1]) return { view: "m-notice", params: { noticeId: rest[1] } };
+      if (rest[0] === "task" && rest[1]) return { view: "m-task", params: { taskId: rest[1] } };
+      return null;
     default: return null;
   }
 }
@@ -95,6 +103,11 @@ async function route() {
   } else if (app.session && found.view === "login" && !app.authReason) {
     history.replaceState(null, "", "/#/");
     found = { view: "home", params: {} };
+  }
+  // 机构医保负责人: the rectification screens only (the inspector screens are not theirs).
+  if (app.session && app.session.role === "manager" && found.view !== "login" && !found.view.startsWith("m-")) {
+    history.replaceState(null, "", "/#/m");
+    found = { view: "m-notices", params: {} };
   }
 
   found.params.query = Object.fromEntries(new URLSearchParams(queryString));

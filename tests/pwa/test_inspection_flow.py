@@ -507,6 +507,21 @@ async def test_destructive_actions_confirm_and_name_what_is_lost(
     await answer(page, first, {"result": "fail"}, camera_jpeg(tmp_path, 1))
     card = page.locator(f'article.item-card[data-item="{first["id"]}"]')
 
+    # Retake replaces the photo in place (the camera opens through the same file chooser).
+    before = await card.locator(".thumb").first.get_attribute("data-photo")
+    async with page.expect_file_chooser() as chooser_info:
+        await card.locator(".thumb .retake").click()
+    chooser = await chooser_info.value
+    await chooser.set_files(str(camera_jpeg(tmp_path, 2)))
+    await page.wait_for_function(
+        "([item, old]) => { const t = document.querySelector(`article[data-item='${item}'] .thumb[data-photo]`);"
+        " return t && t.dataset.photo !== old; }", arg=[first["id"], before])
+    assert await card.locator(".thumb-img").count() == 1
+    kinds = await page.evaluate(
+        "async (id) => (await (await import('/js/db.js')).db.photos.where('inspection_id').equals(id).toArray()).length",
+        inspection_id)
+    assert kinds == 1
+
     # Deleting a photo asks first; 取消 keeps it.
     await card.locator(".thumb .delete").click()
     await page.wait_for_selector("#confirm-delete-photo")
