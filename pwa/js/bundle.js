@@ -81,6 +81,10 @@ async function store(bundle) {
 }
 
 async function quietly() {
+  // Nobody signed in yet (a pull would only earn a 401), or a manager (they work online and
+  // have no offline bundle): nothing to pull.
+  const session = await getMeta("session");
+  if (!session || session.role === "manager") return;
   try {
     await refreshBundle();
   } catch (error) {
