@@ -15,7 +15,8 @@ import httpx
 from PIL import Image, ImageDraw
 
 from tests.inspections.helpers import complete_inspection, push
-from tests.pwa.conftest import PwaServer, login, screenshot, wait_ready
+from tests.pwa.conftest import PwaServer, login, wait_ready
+from tests.pwa.conftest import screenshot as save_screenshot
 from tests.rectification.helpers import FAILS
 
 PHARMACY_CODE = "P37100200001"
@@ -62,6 +63,12 @@ async def _arrange_notice(server: PwaServer) -> dict[str, Any]:
     assert notice["number"] and "医保整改" in notice["number"]
     assert len(notice["tasks"]) == len(FAILS)
     return notice
+
+
+async def screenshot(page: Any, name: str) -> None:
+    """Top of the page, no passing toasts, then the full-page screenshot."""
+    await page.evaluate("() => { window.scrollTo(0, 0); document.getElementById('toasts').replaceChildren(); }")
+    await save_screenshot(page, name)
 
 
 def _jpeg(seed: int = 3) -> bytes:
@@ -155,8 +162,9 @@ async def test_manager_answers_objects_and_reads_rejection(
     reason = "该处方留存不全系系统故障所致，已有故障报修记录为证。"
     await page.fill("#m-objection-reason", reason)
     await page.click("#m-objection-submit")
-    await page.click("#m-objection-confirm")
-    await page.locator("#m-objection-shown").wait_for()
+    await page.click("#m-objection-dialog-confirm")
+    await page.locator("#m-objection-shown").or_(page.locator("#m-objection-error:visible")).wait_for()
+    assert await page.locator("#m-objection-error:visible").count() == 0, await page.locator("#m-objection-error").inner_text()
     assert reason in await page.locator("#m-objection-shown").inner_text()
 
     # --- what arrived on the server ---------------------------------------------------------------

@@ -48,10 +48,15 @@ export async function render(root, params, app) {
         h("ul", n.escalations.map((e) => h("li", `${e.label}（${fullDay(String(e.created_at).slice(0, 10))}）${e.note ? `：${e.note}` : ""}`))))) : null,
     h("section.m-tasks", { "aria-labelledby": "m-tasks-title" },
       h("div.group-head", h("h2#m-tasks-title", "整改事项"), h("span.count.num", String(n.tasks.length))),
-      n.deadline_basis ? h("p.group-hint.muted", n.deadline_basis) : null,
+      n.deadline_basis ? h("p.group-hint.muted", BASIS[n.deadline_basis] || n.deadline_basis) : null,
       h("div.m-task-list", n.tasks.map((t) => taskCard(t)))));
   return null;
 }
+
+const BASIS = {
+  working: "整改期限按工作日计算（不含法定节假日，调休上班日计入），自下发次日起算。",
+  calendar: "整改期限按自然日计算，期限最后一日为节假日的顺延至下一个工作日。",
+};
 
 function objectionBox(n) {
   if (!n.objection_deadline) return null;

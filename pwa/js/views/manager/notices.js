@@ -66,7 +66,7 @@ function updatesBody(updates) {
       h("div.m-feed-main",
         h("div.m-feed-top", h("strong", e.label), h("span.muted.small", momentText(e.at))),
         where ? h("div.small.muted", where) : null,
-        e.text ? h("p.m-feed-text", e.text) : null,
+        e.text && e.text !== e.notice_number ? h("p.m-feed-text", e.text) : null,
         e.actor_name ? h("div.small.muted", e.actor_name) : null),
       icon("chevronRight", { size: 20 })));
   }));

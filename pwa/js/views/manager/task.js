@@ -33,9 +33,9 @@ export async function render(root, params, app) {
     h("div.m-task-layout",
       h("div.m-task-main",
         taskHead(task),
+        actions.has("answer") ? answerForm(task, reload, cleanups) : null,
         answerShown(task),
         objectionShown(task),
-        actions.has("answer") ? answerForm(task, reload, cleanups) : null,
         actions.has("object") ? objectionForm(task, notice, reload) : null,
         !actions.has("object") && !task.objection && notice && notice.objection_deadline && task.status !== "accepted" && task.status !== "cancelled"
           ? h("p.muted.small.m-objection-closed", icon("flag", { size: 18 }), `申诉期至 ${fullDay(notice.objection_deadline)}，现已不能申诉。`) : null),
@@ -68,7 +68,7 @@ function taskHead(t) {
 function answerShown(t) {
   if (!t.answer) return null;
   return h("section.panel.m-answer-shown#m-answer-shown",
-    h("h2", "已提交的整改报告"),
+    h("h2", t.status === "open" ? "上次提交的整改报告（已退回）" : "已提交的整改报告"),
     h("p.muted.small", t.answered_at ? `提交于 ${momentText(t.answered_at)}` : ""),
     h("p.m-pre", t.answer),
     photoStrip(t.answer_photos, "整改照片"),
@@ -228,7 +228,7 @@ function objectionForm(task, notice, reload) {
       return;
     }
     const ok = await confirm({
-      id: "m-objection-confirm",
+      id: "m-objection-dialog",
       title: "提出申诉？",
       body: h("div", h("p", `第 ${task.seq} 项：${task.item_text}`), h("p", "每个整改事项只能申诉一次，提交后不能修改。申诉期间不停止整改。")),
       confirmText: "提交申诉",
