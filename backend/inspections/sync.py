@@ -30,6 +30,7 @@ from backend.checklists.tables import ChecklistVersion
 from backend.db import is_sqlite, write_transaction
 from backend.errors import NotFound
 from backend.inspections.assignments import visible_assignment
+from backend.inspections.messages import zh_problem
 from backend.inspections.schemas import (
     Conflict,
     FindingPush,
@@ -178,7 +179,10 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
         )
         for f in rec.findings
     ]
-    problems = validate_answers(checklist, answers, require_complete=False)
+    titles = {item_id: item.text for item_id, item in items.items()}
+    problems = [
+        zh_problem(p, titles) for p in validate_answers(checklist, answers, require_complete=False)
+    ]
     seen_ids: dict[UUID, str] = {}
     physician_ids = {f.physician_id for f in rec.findings if f.physician_id}
     physicians = set()
@@ -192,16 +196,14 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
         }
     for f in rec.findings:
         if f.id in seen_ids and seen_ids[f.id] != f.item:
-            problems.append(f"finding {f.id}: used for two items ('{seen_ids[f.id]}', '{f.item}')")
+            problems.append(f"记录编号 {f.id} 被用于两个检查项（{seen_ids[f.id]}、{f.item}）")
         seen_ids[f.id] = f.item
         item = items.get(f.item)
         if f.physician_id and item is not None:
             if item.physician_points <= 0:
-                problems.append(f"item '{f.item}': this item does not name a physician")
+                problems.append(f"检查项 {f.item}：该项不涉及医保医师，不能指定医师")
             elif f.physician_id not in physicians:
-                problems.append(
-                    f"item '{f.item}': physician {f.physician_id} is not of this institution"
-                )
+                problems.append(f"检查项 {f.item}：所选医师不是本机构的医保医师")
     if problems:
         raise Rejected(
             422, "invalid", "提交的检查记录有误，未保存，请核对后重试", problems=problems
@@ -590,7 +592,10 @@ async def _submit(
         )
         for f in findings
     ]
-    problems = validate_answers(checklist, answers, require_complete=True)
+    titles = {item.id: item.text for _, item in checklist.all_items()}
+    problems = [
+        zh_problem(p, titles) for p in validate_answers(checklist, answers, require_complete=True)
+    ]
     inspection = (
         await Inspection.select()
         .where(Inspection.id == inspection_id)

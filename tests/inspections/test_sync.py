@@ -209,7 +209,7 @@ async def test_checklist_items_and_counts_are_checked(client: httpx.AsyncClient,
         ({**base, "findings": [answer(sample, "fail", sampled=3, failed=5)]}, 422, "invalid", sample["id"]),
         ({**base, "findings": [answer(pass_fail, "fail", occurrences=2)]}, 422, "invalid", pass_fail["id"]),
         ({**base, "findings": [answer(sample, "pass", sampled=-1, failed=0)]}, 422, "invalid", sample["id"]),
-        ({**base, "submit": True, "findings": [answer(pass_fail, "pass")]}, 422, "incomplete", "no answer"),
+        ({**base, "submit": True, "findings": [answer(pass_fail, "pass")]}, 422, "incomplete", "尚未作答"),
         ({**base, "assignment_id": str(uuid.uuid4())}, 404, "not_found", "检查任务"),
     ]
     counts = (await Inspection.count(), await Finding.count(), await FindingRevision.count())
@@ -270,3 +270,23 @@ async def test_a_mixed_batch_answers_207(client: httpx.AsyncClient, login) -> No
     response = await push(client, a, [good, bad])
     assert response.status_code == 207
     assert [r["status"] for r in response.json()["results"]] == ["accepted", "rejected"]
+
+
+async def test_refusals_speak_chinese_and_name_the_item(client: httpx.AsyncClient, login) -> None:
+    a, _, team = await _team(client, login)
+    assignment = await new_assignment(client, await login("supervisor"), PHARMACY, team)
+    checklist = await bundle_checklist(client, a, assignment["checklist"]["version_id"])
+    sample = next(i for i in items_of(checklist["content"]) if i["mode"] == "sample")
+    record = {
+        "id": str(uuid.uuid4()),
+        "assignment_id": assignment["id"],
+        "checklist_id": checklist["checklist_id"],
+        "checklist_version": checklist["version"],
+        "client_updated_at": now_iso(),
+        "findings": [answer(sample, "fail", sampled=3, failed=5)],
+    }
+    result = (await push(client, a, [record])).json()["results"][0]
+    assert result["problems"] == [
+        f"检查项「{sample['text'][:24]}{'…' if len(sample['text']) > 24 else ''}」（{sample['id']}）："
+        "不符合数（5）不能大于抽查数（3）"
+    ]
