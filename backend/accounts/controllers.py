@@ -154,22 +154,7 @@ class AdminUserController(Controller):
     @get("/users", summary="用户列表")
     async def list_users(self, role: FromQuery[Role | None] = None) -> list[UserOut]:
         """Every account, optionally of one role."""
-        query = User.select(
-            User.id,
-            User.username,
-            User.display_name,
-            User.role,
-            User.is_active,
-            User.locked_until,
-            User.last_login_at,
-            User.region.code,
-            User.region.name,
-            User.institution.code,
-            User.institution.name,
-        ).order_by(User.username)
-        if role is not None:
-            query = query.where(User.role == role.value)
-        return [_user_out(r) for r in await query]
+        return [_user_out(r) for r in await services.list_users(role)]
 
     @post("/users", summary="创建用户")
     async def create_user(

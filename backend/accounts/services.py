@@ -184,25 +184,34 @@ async def update_user(
     return await get_user(username)
 
 
+def _user_columns() -> list[Any]:
+    # What the admin API shows of an account: no secrets, the scope by code and name.
+    return [
+        User.id,
+        User.username,
+        User.display_name,
+        User.role,
+        User.is_active,
+        User.locked_until,
+        User.last_login_at,
+        User.region.code,
+        User.region.name,
+        User.institution.code,
+        User.institution.name,
+    ]
+
+
+async def list_users(role: Role | None = None) -> list[dict[str, Any]]:
+    """Every account (optionally of one role), without secrets, ordered by username."""
+    query = User.select(*_user_columns()).order_by(User.username)
+    if role is not None:
+        query = query.where(User.role == role.value)
+    return await query
+
+
 async def get_user(username: str) -> dict[str, Any]:
     """A user without secrets, with the codes and names of their scope."""
-    row = (
-        await User.select(
-            User.id,
-            User.username,
-            User.display_name,
-            User.role,
-            User.is_active,
-            User.locked_until,
-            User.last_login_at,
-            User.region.code,
-            User.region.name,
-            User.institution.code,
-            User.institution.name,
-        )
-        .where(User.username == username)
-        .first()
-    )
+    row = await User.select(*_user_columns()).where(User.username == username).first()
     if row is None:
         raise NotFound(f"用户 {username} 不存在")
     return row

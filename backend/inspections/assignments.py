@@ -34,7 +34,8 @@ from backend.tenancy import institution_where, visible_institution
 ASSIGNMENT_NOT_FOUND = "检查任务不存在或不在您的管辖范围内"
 
 
-def _assignment_columns() -> list[Any]:
+def assignment_columns() -> list[Any]:
+    """The columns every assignment read selects (with its institution and checklist)."""
     return [
         Assignment.id,
         Assignment.kind,
@@ -75,7 +76,8 @@ def assignment_scope(user: CurrentUser) -> Any:
     return institution_where(user, Assignment.institution)
 
 
-async def _teams(ids: list[UUID]) -> dict[UUID, list[PersonRef]]:
+async def teams_of(ids: list[UUID]) -> dict[UUID, list[PersonRef]]:
+    """The inspectors of each assignment, by username."""
     teams: dict[UUID, list[PersonRef]] = defaultdict(list)
     if not ids:
         return teams
@@ -120,9 +122,9 @@ async def _inspections(ids: list[UUID]) -> dict[UUID, InspectionSummary]:
 
 
 async def to_out(rows: list[dict[str, Any]]) -> list[AssignmentOut]:
-    """Assignment rows (selected with :func:`_assignment_columns`) as API objects."""
+    """Assignment rows (selected with :func:`assignment_columns`) as API objects."""
     ids = [r["id"] for r in rows]
-    teams = await _teams(ids)
+    teams = await teams_of(ids)
     inspections = await _inspections(ids)
     return [
         AssignmentOut(
@@ -162,7 +164,7 @@ async def list_assignments(
     user: CurrentUser, *, status: AssignmentStatus | None = None, updated_after: Any = None
 ) -> list[AssignmentOut]:
     """The assignments the user may see, newest window first."""
-    query = Assignment.select(*_assignment_columns()).order_by(
+    query = Assignment.select(*assignment_columns()).order_by(
         Assignment.window_start, ascending=False
     )
     scope = assignment_scope(user)
@@ -177,7 +179,7 @@ async def list_assignments(
 
 async def visible_assignment(user: CurrentUser, assignment_id: UUID) -> dict[str, Any]:
     """An assignment row the user may see (404 otherwise, the same as a missing one)."""
-    query = Assignment.select(*_assignment_columns()).where(Assignment.id == assignment_id)
+    query = Assignment.select(*assignment_columns()).where(Assignment.id == assignment_id)
     scope = assignment_scope(user)
     if scope is not None:
         query = query.where(scope)

@@ -20,7 +20,7 @@ from backend.accounts.auth import CurrentUser, now
 from backend.accounts.tables import Role
 from backend.checklists.tables import ChecklistVersion
 from backend.errors import InvalidInput
-from backend.inspections.assignments import _assignment_columns, assignment_scope, to_out
+from backend.inspections.assignments import assignment_columns, assignment_scope, to_out
 from backend.inspections.schemas import BundleOut
 from backend.inspections.tables import Assignment
 from backend.institutions.tables import (
@@ -117,7 +117,7 @@ async def build_bundle(user: CurrentUser, since: str | None) -> tuple[BundleOut,
     )
     assignment_ids = [r["id"] for r in await ids_query]
 
-    a_query = scoped(Assignment.select(*_assignment_columns()), scope_a).order_by(
+    a_query = scoped(Assignment.select(*assignment_columns()), scope_a).order_by(
         Assignment.window_start
     )
     i_query = scoped(Institution.select(), scope_i).order_by(Institution.code)

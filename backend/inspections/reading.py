@@ -9,7 +9,7 @@ from backend.accounts.auth import CurrentUser
 from backend.accounts.tables import Role, User
 from backend.audit.tables import AuditEvent
 from backend.errors import NotFound
-from backend.inspections.assignments import _teams
+from backend.inspections.assignments import teams_of
 from backend.inspections.schemas import (
     ChecklistRef,
     FindingOut,
@@ -101,7 +101,7 @@ async def inspection_out(user: CurrentUser, inspection_id: UUID) -> InspectionOu
     photos = (
         await Photo.select().where(Photo.assignment == row["assignment"]).order_by(Photo.created_at)
     )
-    teams = await _teams([row["assignment"]])
+    teams = await teams_of([row["assignment"]])
     return InspectionOut(
         id=row["id"],
         assignment_id=row["assignment"],
