@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -77,8 +78,24 @@ def new_refresh_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+# Every authenticated request needs its caller's region scope. Regions change only when an
+# administrator loads them (demo data, a deployment's set-up), so each worker keeps the scopes it
+# computed for a short while instead of walking the region tree on every request.
+REGION_SCOPE_TTL_S = 30.0
+_region_scopes: dict[UUID, tuple[float, frozenset[UUID]]] = {}
+
+
 async def region_scope(region_id: UUID) -> frozenset[UUID]:
-    """A region and every region below it."""
+    """A region and every region below it (cached per worker for ``REGION_SCOPE_TTL_S``)."""
+    cached = _region_scopes.get(region_id)
+    if cached is not None and time.monotonic() - cached[0] < REGION_SCOPE_TTL_S:
+        return cached[1]
+    scope = await _walk_regions(region_id)
+    _region_scopes[region_id] = (time.monotonic(), scope)
+    return scope
+
+
+async def _walk_regions(region_id: UUID) -> frozenset[UUID]:
     scope = {region_id}
     frontier = [region_id]
     while frontier:
