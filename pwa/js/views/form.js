@@ -5,6 +5,7 @@ import { on } from "../events.js";
 import { preliminaryScore } from "../scoring.js";
 import { prepareImage, sha256Hex } from "../photo-prep.js";
 import { h, replace } from "../ui/dom.js";
+import { missingRecordPanel } from "../ui/missing-record.js";
 import { icon } from "../ui/icons.js";
 import { toast } from "../ui/toast.js";
 import { confirm, choose } from "../ui/dialog.js";
@@ -20,9 +21,7 @@ const RESULT_ICONS = { pass: "check", fail: "cross", na: "na" };
 export async function render(root, params, app) {
   const data = await loadInspection(params.inspectionId);
   if (!data || !data.content) {
-    root.append(h("div.panel.empty", icon("warning", { size: 32 }),
-      h("p", data ? "本设备上缺少这份检查表，请联网同步后再打开。" : "本设备上没有这条检查记录。"),
-      h("a.btn.secondary", { href: "#/" }, "返回首页")));
+    root.append(missingRecordPanel(data));
     return null;
   }
   const { inspection, content, findings, institution } = data;

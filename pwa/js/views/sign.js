@@ -4,6 +4,7 @@ import { db } from "../db.js";
 import { preliminaryScore } from "../scoring.js";
 import { prepareSignature, sha256Hex } from "../photo-prep.js";
 import { h, replace } from "../ui/dom.js";
+import { missingRecordPanel } from "../ui/missing-record.js";
 import { icon } from "../ui/icons.js";
 import { toast } from "../ui/toast.js";
 import { confirm } from "../ui/dialog.js";
@@ -17,8 +18,7 @@ import {
 export async function render(root, params, app) {
   const data = await loadInspection(params.inspectionId);
   if (!data || !data.content) {
-    root.append(h("div.panel.empty", icon("warning", { size: 32 }), h("p", "本设备上没有这条检查记录。"),
-      h("a.btn.secondary", { href: "#/" }, "返回首页")));
+    root.append(missingRecordPanel(data));
     return null;
   }
   const { content, findings, institution, assignment } = data;
