@@ -31,6 +31,10 @@ from backend.settings import Settings
 # Not part of the app shell: the worker itself (always fetched fresh by the browser) and notes.
 _EXCLUDED_NAMES = {"sw.js"}
 _EXCLUDED_SUFFIXES = {".md", ".txt", ".map"}
+# The bureau's desk is online-only and loaded only when a desk user signs in: neither its views,
+# its styles nor its chart library belong in the inspector's offline shell (kept ≤ 300 KB gzip).
+# The service worker caches them apart, network first (see pwa/sw.js).
+DESK_PREFIXES = ("js/views/desk/", "css/desk.css", "vendor/desk/")
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
@@ -53,6 +57,8 @@ def _shell_files(pwa_dir: Path) -> list[Path]:
         if not path.is_file() or path.name in _EXCLUDED_NAMES:
             continue
         relative = path.relative_to(pwa_dir)
+        if relative.as_posix().startswith(DESK_PREFIXES):
+            continue
         if path.suffix.lower() in _EXCLUDED_SUFFIXES or any(
             part.startswith(".") for part in relative.parts
         ):

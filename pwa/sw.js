@@ -15,6 +15,10 @@ const PRECACHE = self.__PRECACHE || { version: "dev", urls: [] };
 const PREFIX = "yibao-shell-";
 const CACHE = `${PREFIX}${PRECACHE.version}`;
 const INDEX = "/index.html";
+// The desk (工作台) is online-only and not part of the shell: its files are cached apart, network
+// first, so a supervisor always gets the newest desk and a brief outage still opens the last one.
+const DESK_CACHE = "yibao-desk";
+const DESK_PATHS = ["/js/views/desk/", "/css/desk.css", "/vendor/desk/"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
@@ -55,7 +59,24 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (PRECACHE.urls.includes(url.pathname)) event.respondWith(fromCache(url.pathname, request));
+  else if (DESK_PATHS.some((p) => url.pathname.startsWith(p))) event.respondWith(networkFirst(request));
 });
+
+/** The network, keeping a copy; the copy only when the network fails. */
+async function networkFirst(request) {
+  const cache = await caches.open(DESK_CACHE);
+  try {
+    const response = await fetch(request, { cache: "no-cache" });
+    if (response.ok) cache.put(request, response.clone());
+    return response;
+  } catch (error) {
+    const hit = await cache.match(request);
+    if (hit) return hit;
+    return new Response("离线状态下无法打开工作台", {
+      status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" },
+    });
+  }
+}
 
 /** Cache first (the shell is versioned as a whole); the network only if the cache lost it. */
 async function fromCache(path, request) {

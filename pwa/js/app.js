@@ -26,7 +26,13 @@ const VIEWS = {
   "m-notices": () => import("./views/manager/notices.js"),
   "m-notice": () => import("./views/manager/notice.js"),
   "m-task": () => import("./views/manager/task.js"),
+  // The bureau's desk (监管人员, 系统管理员): loaded only when a desk user signs in, and never
+  // part of the inspector's offline shell.
+  desk: () => import("./views/desk/shell.js"),
 };
+
+/** Roles that work at the desk (工作台) rather than on the inspector's screens. */
+const DESK_ROLES = new Set(["supervisor", "admin"]);
 
 /** Route table: hash path → view and params. */
 function match(path) {
@@ -45,6 +51,7 @@ function match(path) {
       if (rest[0] === "notice" && rest[1]) return { view: "m-notice", params: { noticeId: rest[1] } };
       if (rest[0] === "task" && rest[1]) return { view: "m-task", params: { taskId: rest[1] } };
       return null;
+    case "desk": return { view: "desk", params: { path: rest } };
     default: return null;
   }
 }
@@ -108,6 +115,18 @@ async function route() {
   if (app.session && app.session.role === "manager" && found.view !== "login" && !found.view.startsWith("m-")) {
     history.replaceState(null, "", "/#/m");
     found = { view: "m-notices", params: {} };
+  }
+  // 监管人员 and 系统管理员 work at the desk; the inspector's screens would offer them what the
+  // server refuses (开始检查, 同步). Everyone else is kept out of the desk.
+  const atDesk = found.view === "desk";
+  if (app.session && found.view !== "login" && DESK_ROLES.has(app.session.role) !== atDesk) {
+    if (DESK_ROLES.has(app.session.role)) {
+      history.replaceState(null, "", "/#/desk");
+      found = { view: "desk", params: { path: [] } };
+    } else {
+      history.replaceState(null, "", "/#/");
+      found = app.session.role === "manager" ? { view: "m-notices", params: {} } : { view: "home", params: {} };
+    }
   }
 
   found.params.query = Object.fromEntries(new URLSearchParams(queryString));

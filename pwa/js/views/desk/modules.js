@@ -1,0 +1,14 @@
+// The desk's modules, in navigation order. Each is loaded on first use; `count` names the key of
+// GET /api/desk/counts shown beside it (a sum when it is a list). `roles`: who sees it (the server
+// refuses the others anyway).
+const STAFF = ["supervisor", "admin"];
+
+export const MODULES = [
+];
+
+/** The modules a role may open, in navigation order. */
+export function modulesFor(role) {
+  return MODULES.filter((m) => !m.roles || m.roles.includes(role));
+}
+
+export { STAFF };
