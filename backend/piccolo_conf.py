@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "backend.checklists.piccolo_app",
         "backend.inspections.piccolo_app",
         "backend.rectification.piccolo_app",
+        "backend.planning.piccolo_app",
     ]
 )
