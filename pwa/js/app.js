@@ -14,6 +14,7 @@ import { toast } from "./ui/toast.js";
 import { parseQrPayload } from "./ui/qr-scanner.js";
 import { replace } from "./ui/dom.js";
 import { flushWrites } from "./views/model.js";
+import { setupHeader, showUser as showHeaderUser } from "./ui/header.js";
 
 const VIEWS = {
   login: () => import("./views/login.js"),
@@ -212,9 +213,8 @@ function showQueue({ waiting, syncing: busy, lastSyncAt: last } = {}) {
 }
 
 function showUser(session) {
-  strip.user.hidden = !session;
-  strip.sync.hidden = !session;
-  if (session) replace(strip.user, icon("user", { size: 20 }), session.display_name || session.username);
+  // The user menu (退出登录 for every role) and the inspector-only items: ui/header.js.
+  showHeaderUser(session);
 }
 
 /** Count waiting records from IndexedDB (also right before the sync engine reports). */
@@ -265,6 +265,7 @@ async function handlePosterLink() {
 
 async function boot() {
   app.session = (await getMeta("session")) || null;
+  setupHeader(app);
   showUser(app.session);
   showConnection(false);
   strip.conn.dataset.online = "unknown";
