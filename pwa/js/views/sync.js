@@ -1,15 +1,15 @@
 // 同步: the queue with each record's state (草稿 / 待同步 / 同步中 / 已同步 / 被退回) and the reason of
 // a rejection; 立即同步; whether storage is persistent; 退出登录, which names unsynced work first.
-import { db, getMeta, unsyncedInspections } from "../db.js";
+import { db, getMeta } from "../db.js";
 import { on } from "../events.js";
-import { logout } from "../api.js";
 import { isOnline } from "../connection.js";
 import { queueStatus, reopen, runQueue } from "../sync-queue.js";
 import { persistGranted, requestPersistence, storageEstimate } from "../persist.js";
 import { h, replace } from "../ui/dom.js";
 import { icon } from "../ui/icons.js";
 import { toast } from "../ui/toast.js";
-import { choose, confirm } from "../ui/dialog.js";
+import { confirm } from "../ui/dialog.js";
+import { signOut } from "../ui/logout.js";
 import { stateChip } from "../ui/status.js";
 import { bytesLabel, gradeClass, momentLabel, scoreLabel, STATE_LABELS } from "../ui/format.js";
 import { FINAL_REJECTIONS, discardInspection, inspectionSummary, progressOf } from "./model.js";
@@ -179,59 +179,7 @@ export async function render(root, _params, app) {
         h("div", h("dt", "当前用户"), h("dd", `${session.display_name || ""}（${session.username || ""}）`)),
         h("div", h("dt", "角色与辖区"), h("dd", [session.role_label, session.region_name].filter(Boolean).join(" · ") || "—")),
         h("div", h("dt", "设备编号"), h("dd.num.small", device || "—"))),
-      h("button.btn.secondary#logout", { type: "button", onclick: () => signOut() }, icon("logout", { size: 20 }), "退出登录"));
-  }
-
-  async function signOut() {
-    const unsynced = await unsyncedInspections();
-    if (!unsynced.length) {
-      const ok = await confirm({ id: "confirm-logout", title: "退出登录？", body: "本设备上的检查记录都已同步。退出后需要联网才能重新登录。", confirmText: "退出登录" });
-      if (!ok) return;
-      await doLogout();
-      return;
-    }
-    const institutions = new Map((await db.institutions.toArray()).map((i) => [i.id, i]));
-    const details = [];
-    for (const i of unsynced) {
-      const s = await inspectionSummary(i.id);
-      details.push(h("li", h("b", (institutions.get(i.institution_id) || {}).name || "（未知机构）"),
-        `：${STATE_LABELS[i.state]}，${s.answers} 项结果、${s.evidence} 张照片、${s.signatures} 个签名`));
-    }
-    const choice = await choose({
-      id: "logout-dialog", tone: "warning",
-      title: `还有 ${unsynced.length} 条检查没有同步到服务器`,
-      body: h("div",
-        h("ul.loss-list#logout-unsynced", details),
-        h("p", "选择「退出并保留」：这些记录留在本设备上，重新登录后继续编辑和同步。"),
-        h("p.muted.small", "只有在确定不再需要时，才选择删除。")),
-      actions: [
-        { label: "取消", value: null, kind: "secondary", id: "logout-cancel" },
-        { label: "删除记录并退出", value: "delete", kind: "danger", id: "logout-delete" },
-        { label: "退出并保留记录", value: "keep", kind: "primary", id: "logout-keep" },
-      ],
-    });
-    if (!choice) return;
-    if (choice === "delete") {
-      const sure = await confirm({
-        id: "confirm-logout-delete", danger: true,
-        title: "确定删除未同步的记录？",
-        body: h("div", h("p", `将删除 ${unsynced.length} 条未同步的检查及其照片和签名：`), h("ul.loss-list", details.map((d) => d.cloneNode(true))),
-          h("p.warn-text", "服务器上没有这些内容，删除后无法恢复。")),
-        confirmText: "删除并退出", cancelText: "返回",
-      });
-      if (!sure) return;
-      for (const i of unsynced) await discardInspection(i.id);
-    }
-    await doLogout();
-  }
-
-  async function doLogout() {
-    await logout();
-    app.session = null;
-    app.authReason = null;
-    app.returnTo = null;
-    toast("已退出登录", { kind: "info" });
-    app.navigate("#/login");
+      h("button.btn.secondary#logout", { type: "button", onclick: () => signOut(app) }, icon("logout", { size: 20 }), "退出登录"));
   }
 
   async function paint() {

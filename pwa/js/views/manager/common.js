@@ -1,6 +1,9 @@
 // Shared by the manager's (机构医保负责人) screens: online-only reads of the rectification API,
 // authenticated images and documents, deadline and status words.
-import { api, ApiError, AuthRequired, NetworkError, session } from "../../api.js";
+import { api, ApiError, AuthRequired, NetworkError } from "../../api.js";
+import { imageUrl, openAuthed } from "../../ui/authed.js";
+
+export { imageUrl, openAuthed };
 import { h } from "../../ui/dom.js";
 import { icon } from "../../ui/icons.js";
 import { dayLabel } from "../../ui/format.js";
@@ -30,13 +33,14 @@ export function isOffline(error) {
 }
 
 /** A full-page problem panel with a retry button. */
-export function failurePanel(error, retry) {
+export function failurePanel(error, retry, session = null) {
+  const home = session ? homeOf(session) : homeOf({ role: "manager" });
   return h("div.panel.empty.m-failure", { role: "alert" },
     icon(isOffline(error) ? "offline" : "warning", { size: 32 }),
     h("p", errorText(error)),
     h("div.m-row",
       retry ? h("button.btn.primary", { type: "button", onclick: retry }, icon("refresh"), "重试") : null,
-      h("a.btn.secondary", { href: "#/m" }, "返回整改通知书")));
+      h("a.btn.secondary", { href: home.href }, `返回${home.text}`)));
 }
 
 export function chip(text, kind = "") {
@@ -55,7 +59,8 @@ export function taskStatusChip(task) {
 /** Status chip of a notice. */
 export function noticeStatusChip(notice) {
   const kind = notice.status === "closed" ? "ok" : notice.overdue_count ? "danger" : "warning";
-  const label = notice.status === "issued" ? "待整改" : notice.status === "closed" ? "已完成" : (notice.status_label || notice.status);
+  // The server's word for the state, as on the document and the verification page.
+  const label = notice.status_label || notice.status;
   return h(`span.chip.m-status.${kind}`, { dataset: { status: notice.status } }, label);
 }
 
@@ -91,31 +96,6 @@ export function momentText(value) {
   return `${thisYear ? "" : `${date.getFullYear()}年`}${date.getMonth() + 1}月${date.getDate()}日 ${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-async function authedFetch(url) {
-  const current = await session();
-  const headers = current && current.access_token ? { Authorization: `Bearer ${current.access_token}` } : {};
-  let response = await fetch(url, { headers });
-  if (response.status === 401) {
-    // Let api() refresh the access token, then try once more.
-    try { await api("/api/auth/me"); } catch (error) { /* reported by api() */ }
-    const again = await session();
-    response = await fetch(url, { headers: again && again.access_token ? { Authorization: `Bearer ${again.access_token}` } : {} });
-  }
-  return response;
-}
-
-const blobUrls = new Map();
-
-/** An object URL for an image that needs the bearer token (cached for the page's life). */
-export async function imageUrl(url) {
-  if (blobUrls.has(url)) return blobUrls.get(url);
-  const response = await authedFetch(url);
-  if (!response.ok) throw new Error(`图片无法加载（${response.status}）`);
-  const objectUrl = URL.createObjectURL(await response.blob());
-  blobUrls.set(url, objectUrl);
-  return objectUrl;
-}
-
 /** A thumbnail that loads with the token and opens the full photo on tap. */
 export function photoThumb(photo, { label = "照片" } = {}) {
   const img = h("img", { alt: label, loading: "lazy" });
@@ -130,31 +110,6 @@ export function photoThumb(photo, { label = "照片" } = {}) {
 export function photoStrip(photos, label) {
   if (!photos || !photos.length) return null;
   return h("div.m-photos", photos.map((p, i) => photoThumb(p, { label: `${label} ${i + 1}` })));
-}
-
-/**
- * Open a document or photo that needs the token in a new tab (as a blob URL). The tab is opened
- * at once (inside the tap) so pop-up blockers allow it, then pointed at the content.
- */
-export async function openAuthed(url, kind = "document") {
-  const tab = window.open("", "_blank");
-  if (tab) tab.document.write(`<p style="font:16px sans-serif;padding:24px">正在打开${kind === "image" ? "照片" : "通知书"}…</p>`);
-  try {
-    const response = await authedFetch(url);
-    if (!response.ok) {
-      let detail = `服务器错误（${response.status}）`;
-      try { detail = (await response.json()).detail || detail; } catch (error) { /* not JSON */ }
-      throw new Error(detail);
-    }
-    const blob = await response.blob();
-    const objectUrl = URL.createObjectURL(blob);
-    if (tab) tab.location.href = objectUrl;
-    else location.assign(objectUrl);
-  } catch (error) {
-    const text = error instanceof TypeError ? "无法连接服务器，请联网后重试" : error.message;
-    if (tab) tab.document.body.textContent = `打开失败：${text}`;
-    throw error;
-  }
 }
 
 /** A text kept in sessionStorage while typed (nothing typed is lost on a failed send). */
@@ -201,6 +156,14 @@ export function foundWords(found) {
 export function fact(label, value, cls = "") {
   if (value === null || value === undefined || value === "") return null;
   return h(`div${cls ? `.${cls}` : ""}`, h("dt", label), h("dd", value));
+}
+
+/** Where "back" leads for this role: a manager's notices, an inspector's home, the desk. */
+export function homeOf(session) {
+  const role = session && session.role;
+  if (role === "manager") return { href: "#/m", text: "整改通知书" };
+  if (role === "inspector") return { href: "#/", text: "首页" };
+  return { href: "#/desk", text: "工作台" };
 }
 
 export function backLink(href, text) {
