@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from backend.accounts.auth import CurrentUser, now, region_scope
 from backend.accounts.tables import Role, User
@@ -32,6 +34,29 @@ from backend.inspections.tables import (
 from backend.tenancy import institution_where, visible_institution
 
 ASSIGNMENT_NOT_FOUND = "检查任务不存在或不在您的管辖范围内"
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _today_in_china() -> date:
+    return datetime.now(UTC).astimezone(CHINA_TZ).date()
+
+
+def unannounced_flights() -> Any:
+    """A subquery of the 飞行检查 assignments whose window has not started yet (in China).
+
+    An institution must not learn of a flight inspection before it begins: every read a manager
+    can reach (inspections, photos, notices, tasks, updates) leaves out whatever hangs on one of
+    these. Staff see them as any other assignment.
+    """
+    return Assignment.select(Assignment.id).where(
+        (Assignment.kind == AssignmentKind.flight.value)
+        & (Assignment.window_start > _today_in_china())
+    )
+
+
+def is_unannounced_flight(kind: str, window_start: date) -> bool:
+    """Whether an assignment of this kind and window is a flight not yet begun (see above)."""
+    return kind == AssignmentKind.flight.value and window_start > _today_in_china()
 
 
 def assignment_columns() -> list[Any]:

@@ -15,10 +15,11 @@ from typing import Any
 from uuid import UUID
 
 from backend.accounts.auth import CurrentUser
+from backend.accounts.tables import Role
 from backend.audit.services import record
 from backend.db import write_transaction
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.inspections.assignments import visible_assignment
+from backend.inspections.assignments import is_unannounced_flight, visible_assignment
 from backend.inspections.images import ImageLimits, process_image_async, sha256_hex
 from backend.inspections.reading import may_see
 from backend.inspections.tables import Inspection, InspectionStatus, Photo, PhotoKind
@@ -172,12 +173,18 @@ async def visible_photo(user: CurrentUser, photo_id: UUID) -> dict[str, Any]:
             Photo.all_columns(),
             Photo.assignment.institution.id,
             Photo.assignment.institution.region,
+            Photo.assignment.kind,
+            Photo.assignment.window_start,
         )
         .where(Photo.id == photo_id)
         .first()
     )
     if row is None:
         raise NotFound(PHOTO_NOT_FOUND)
+    if user.role == Role.manager and is_unannounced_flight(
+        row["assignment.kind"], row["assignment.window_start"]
+    ):
+        raise NotFound(PHOTO_NOT_FOUND)  # a 飞行检查 not yet begun: see unannounced_flights
     submitted = await Inspection.exists().where(
         (Inspection.assignment == row["assignment"])
         & (Inspection.status == InspectionStatus.submitted.value)

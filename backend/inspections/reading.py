@@ -9,7 +9,7 @@ from backend.accounts.auth import CurrentUser
 from backend.accounts.tables import Role, User
 from backend.audit.tables import AuditEvent
 from backend.errors import NotFound
-from backend.inspections.assignments import teams_of
+from backend.inspections.assignments import is_unannounced_flight, teams_of, unannounced_flights
 from backend.inspections.schemas import (
     ChecklistRef,
     FindingOut,
@@ -26,10 +26,15 @@ INSPECTION_NOT_FOUND = "检查记录不存在或不在您的管辖范围内"
 
 def inspection_where(user: CurrentUser) -> Any:
     """Inspections the user may see (None: all). Managers see their institution's submitted
-    inspections; inspectors and supervisors their region's; admins all."""
+    inspections, except a 飞行检查 whose window has not started; inspectors and supervisors their
+    region's; admins all."""
     scope = institution_where(user, Inspection.institution)
     if user.role == Role.manager:
-        return scope & (Inspection.status == InspectionStatus.submitted.value)
+        return (
+            scope
+            & (Inspection.status == InspectionStatus.submitted.value)
+            & Inspection.assignment.not_in(unannounced_flights())
+        )
     return scope
 
 
@@ -54,6 +59,8 @@ async def _columns_row(inspection_id: UUID) -> dict[str, Any] | None:
             Inspection.checklist.version,
             Inspection.checklist.title,
             Inspection.submitted_by.username,
+            Inspection.assignment.kind.as_alias("assignment_kind"),
+            Inspection.assignment.window_start.as_alias("assignment_window_start"),
         )
         .where(Inspection.id == inspection_id)
         .output(load_json=True)
@@ -68,6 +75,10 @@ async def visible_inspection(user: CurrentUser, inspection_id: UUID) -> dict[str
         user,
         {"id": row["institution"], "region": row["institution.region"]},
         row["status"] == InspectionStatus.submitted.value,
+    ):
+        raise NotFound(INSPECTION_NOT_FOUND)
+    if user.role == Role.manager and is_unannounced_flight(
+        row["assignment_kind"], row["assignment_window_start"]
     ):
         raise NotFound(INSPECTION_NOT_FOUND)
     return row

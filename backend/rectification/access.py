@@ -2,7 +2,8 @@
 rectification, plus the row look-ups (locked for writing) every service starts from.
 
 Staff (inspectors, supervisors) see the notices of the institutions in their region, drafts
-included; a manager sees their own institution's notices once issued, never a draft; an admin
+included; a manager sees their own institution's notices once issued, never a draft nor one of a
+飞行检查 whose window has not started; an admin
 sees everything. Anything else answers 404, exactly as a record that does not exist.
 """
 
@@ -15,6 +16,8 @@ from backend.accounts.auth import CurrentUser
 from backend.accounts.tables import Role
 from backend.db import is_sqlite
 from backend.errors import NotFound
+from backend.inspections.assignments import unannounced_flights
+from backend.inspections.tables import Inspection
 from backend.rectification.tables import NoticeStatus, RectificationNotice, RectificationTask
 from backend.tenancy import institution_where
 
@@ -34,7 +37,12 @@ def notice_where(user: CurrentUser, column: Any = RectificationNotice) -> Any:
     status = column.status
     scope = institution_where(user, institution)
     if user.role == Role.manager:
-        return scope & (status != NoticeStatus.draft.value)
+        # Nor a notice of a 飞行检查 whose window has not started: the institution must not
+        # learn of it early (see backend.inspections.assignments.unannounced_flights).
+        hidden = Inspection.select(Inspection.id).where(
+            Inspection.assignment.is_in(unannounced_flights())
+        )
+        return scope & (status != NoticeStatus.draft.value) & column.inspection.not_in(hidden)
     return scope
 
 

@@ -253,6 +253,8 @@ class NoticeController(Controller):
             note=data.note,
             amount=data.amount,
             rule_reference=data.rule_reference,
+            decided_on=data.decided_on,
+            document_no=data.document_no,
         )
         return reading.escalation_out(row)
 

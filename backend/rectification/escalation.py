@@ -14,6 +14,7 @@ recorded after 解除协议: the agreement no longer exists.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -119,6 +120,8 @@ async def escalate(
     note: str = "",
     amount: Decimal | None = None,
     rule_reference: str | None = None,
+    decided_on: date | None = None,
+    document_no: str = "",
 ) -> dict[str, Any]:
     """Record one escalation step against an issued notice; 中止/解除 change the institution's
     agreement status in the same transaction.
@@ -130,6 +133,8 @@ async def escalate(
         note: what was decided (shown to the manager).
         amount: yuan, for 追回费用 and 支付违约金 only.
         rule_reference: overrides the ladder's reference (e.g. a clause of the local agreement).
+        decided_on: the day the measure was decided (default: today in China; not in the future).
+        document_no: the number of the measure's document (约谈通知书, 处理决定书…).
 
     Raises:
         NotFound: not a notice of the supervisor's region.
@@ -147,6 +152,12 @@ async def escalate(
     reference = (rule_reference or "").strip()
     if len(reference) > 256:
         raise InvalidInput("依据不能超过 256 个字", details={"field": "rule_reference"})
+    document = (document_no or "").strip()
+    if len(document) > 64:
+        raise InvalidInput("文书编号不能超过 64 个字", details={"field": "document_no"})
+    today = deadlines.today_in_china()
+    if decided_on is not None and decided_on > today:
+        raise InvalidInput("决定日期不能晚于今天", details={"field": "decided_on"})
 
     async with write_transaction():
         notice = await visible_notice(user, notice_id, lock=True)
@@ -162,7 +173,6 @@ async def escalate(
         assert institution is not None
         if institution["agreement_status"] == AgreementStatus.terminated.value:
             raise Conflict("该机构的医保协议已解除，不能再采取处理措施")
-        today = deadlines.today_in_china()
         tasks = await RectificationTask.select().where(RectificationTask.notice == notice_id)
         overdue = [days_overdue(t, today) for t in tasks if days_overdue(t, today) > 0]
         reference = reference or step.rule_for(institution["type"])
@@ -182,6 +192,8 @@ async def escalate(
             rule_reference=reference,
             note=text,
             amount=amount,
+            decided_on=decided_on or today,
+            document_no=document,
             overdue_tasks=len(overdue),
             max_days_overdue=max(overdue, default=0),
             agreement_before=before,
@@ -194,11 +206,13 @@ async def escalate(
             RectificationNotice.id == notice_id
         )
         amount_text = f"，金额 {amount} 元" if amount is not None else ""
+        document_text = f"，文书 {document}" if document else ""
         await add_event(
             notice_id,
             "escalation",
             EventActor.of(user),
-            text=f"{step.label}（依据：{reference}）{amount_text}" + (f"。{text}" if text else ""),
+            text=f"{step.label}（依据：{reference}）{document_text}{amount_text}"
+            + (f"。{text}" if text else ""),
             at=at,
         )
         await record(
@@ -211,6 +225,8 @@ async def escalate(
                 "step": step.code,
                 "rule_reference": reference,
                 "amount": amount,
+                "decided_on": decided_on or today,
+                "document_no": document,
                 "overdue_tasks": len(overdue),
                 "agreement_status": [before, after],
             },

@@ -353,6 +353,8 @@ def escalation_out(r: dict[str, Any]) -> EscalationOut:
         note=r["note"],
         # Two decimals on both engines (SQLite gives back 1280.5 for 1280.50).
         amount=Decimal(r["amount"]).quantize(CENT) if r["amount"] is not None else None,
+        decided_on=r.get("decided_on") or deadlines.today_in_china(r["created_at"]),
+        document_no=r.get("document_no") or "",
         overdue_tasks=r["overdue_tasks"],
         max_days_overdue=r["max_days_overdue"],
         agreement_before=r["agreement_before"],
@@ -525,7 +527,8 @@ async def overdue_tasks(user: CurrentUser) -> list[OverdueTask]:
 
 async def updates(user: CurrentUser, since: datetime | None) -> UpdatesOut:
     """History entries of visible notices after ``since`` (default: when the user last marked
-    the updates as seen; everything when never), oldest first, at most 500.
+    the updates as seen; everything when never), oldest first, at most 500, leaving out the
+    user's own actions.
 
     Drafts' entries are left out for managers, as the drafts themselves are.
     """
@@ -534,6 +537,9 @@ async def updates(user: CurrentUser, since: datetime | None) -> UpdatesOut:
         seen = await LastSeen.select(LastSeen.seen_at).where(LastSeen.user == user.id).first()
         since = seen["seen_at"] if seen else None
     where = TaskEvent.notice.is_in(_visible_notice_ids(user))
+    # One's own actions are not news (a manager who just answered a task knows it). System
+    # events have no actor: kept.
+    where = where & (TaskEvent.actor.is_null() | (TaskEvent.actor != user.id))
     if since is not None:
         where = where & (TaskEvent.at > since)
     if user.role == Role.manager:

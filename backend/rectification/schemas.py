@@ -53,6 +53,10 @@ class EscalationIn(Strict):
         default=None, description="yuan; for recover_funds and penalty only", decimal_places=2
     )
     rule_reference: str | None = Field(default=None, max_length=256)
+    decided_on: date | None = Field(
+        default=None, description="决定日期 (default: today in China; not in the future)"
+    )
+    document_no: str = Field(default="", max_length=64, description="文书编号")
 
 
 class ReinspectionIn(Strict):
@@ -170,6 +174,8 @@ class EscalationOut(BaseModel):
     rule_reference: str
     note: str
     amount: Decimal | None
+    decided_on: date
+    document_no: str
     overdue_tasks: int
     max_days_overdue: int
     agreement_before: str

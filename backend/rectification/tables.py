@@ -212,6 +212,10 @@ class Escalation(Table, tablename="rectification_escalation"):
     rule_reference = Varchar(length=256, default="")
     note = Text(default="")
     amount = Numeric(digits=(12, 2), null=True, default=None)  # yuan: 追回费用 / 违约金
+    # The day the measure was decided (may be before it is recorded) and its document's number
+    # (e.g. 威医保约〔2026〕3号); null / "" on rows recorded before these were asked for.
+    decided_on = Date(null=True, default=None)
+    document_no = Varchar(length=64, default="")
     overdue_tasks = Integer(default=0)
     max_days_overdue = Integer(default=0)
     agreement_before = Varchar(length=16, default="")

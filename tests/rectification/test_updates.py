@@ -35,9 +35,10 @@ async def test_updates_since_last_visit(client: httpx.AsyncClient, login) -> Non
         headers=tenant.inspector,
     )
     later = (await client.get("/api/rectification/updates", headers=tenant.manager)).json()
-    assert [(e["kind"], e["task_seq"]) for e in later["events"]] == [("answer", 1), ("reject", 1)]
+    # The manager's own answer is not news to them; the reviewer's send-back is.
+    assert [(e["kind"], e["task_seq"]) for e in later["events"]] == [("reject", 1)]
     assert (
-        later["events"][1]["text"] == "位置不显眼" and later["events"][1]["label"] == "退回重新整改"
+        later["events"][0]["text"] == "位置不显眼" and later["events"][0]["label"] == "退回重新整改"
     )
     explicit = (
         await client.get(
@@ -46,7 +47,16 @@ async def test_updates_since_last_visit(client: httpx.AsyncClient, login) -> Non
             headers=tenant.manager,
         )
     ).json()
-    assert len(explicit["events"]) == 2
+    assert len(explicit["events"]) == 1
+    # The reviewer, for their part, sees the answer and not their own send-back.
+    staff = (
+        await client.get(
+            "/api/rectification/updates",
+            params={"since": news["server_time"]},
+            headers=tenant.inspector,
+        )
+    ).json()
+    assert [e["kind"] for e in staff["events"] if e["task_id"] == task] == ["answer"]
 
     # Another manager sees none of it.
     other = await make_tenant(client, login, county="371003")
