@@ -19,6 +19,8 @@ from litestar.static_files import create_static_files_router
 from backend import __version__, db
 from backend.accounts.auth import CurrentUser, TokenIssuer, make_jwt_auth
 from backend.accounts.controllers import AdminUserController, AuthController
+from backend.audit.controllers import AuditController
+from backend.checklists.controllers import ChecklistAdminController
 from backend.errors import DomainError
 from backend.health import HealthController
 from backend.inspections.controllers import (
@@ -28,6 +30,7 @@ from backend.inspections.controllers import (
     SyncController,
 )
 from backend.inspections.images import ImageLimits
+from backend.institutions.admin_controllers import AdminInstitutionController
 from backend.institutions.controllers import InstitutionController
 from backend.logs import log_unexpected_exception, structlog_plugin
 from backend.pwa_routes import PWA_ROUTES
@@ -37,6 +40,7 @@ from backend.rectification.controllers import (
     TaskController,
 )
 from backend.rectification.public import PublicVerificationController
+from backend.desk.controllers import DeskController
 from backend.settings import REPO_ROOT, Settings, get_settings
 
 PWA_DIR = REPO_ROOT / "pwa"  # the default of YIBAO_PWA_DIR (settings.pwa_dir)
@@ -115,6 +119,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AuthController,
             AdminUserController,
+            AdminInstitutionController,
+            ChecklistAdminController,
+            AuditController,
             AssignmentController,
             SyncController,
             InspectionController,
@@ -124,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TaskController,
             RectificationController,
             PublicVerificationController,
+            DeskController,
             create_static_files_router(
                 path="/_assets",
                 directories=[ASSETS_DIR],

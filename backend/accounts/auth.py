@@ -95,6 +95,12 @@ async def region_scope(region_id: UUID) -> frozenset[UUID]:
     return scope
 
 
+def forget_region_scopes() -> None:
+    """Drop this worker's cached scopes (after a region is added; other workers catch up within
+    ``REGION_SCOPE_TTL_S``)."""
+    _region_scopes.clear()
+
+
 async def _walk_regions(region_id: UUID) -> frozenset[UUID]:
     scope = {region_id}
     frontier = [region_id]

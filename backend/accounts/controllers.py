@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.accounts import services, sessions
-from backend.accounts.auth import CurrentUser, TokenIssuer
+from backend.accounts.auth import CurrentUser, TokenIssuer, now
 from backend.accounts.schemas import (
     LoginRequest,
     RefreshRequest,
@@ -138,6 +138,7 @@ def _user_out(row: dict[str, Any]) -> UserOut:
         role=Role(row["role"]),
         is_active=row["is_active"],
         locked_until=row["locked_until"],
+        locked=row["locked_until"] is not None and row["locked_until"] > now(),
         last_login_at=row["last_login_at"],
         region_code=row["region.code"],
         region_name=row["region.name"],
@@ -152,9 +153,28 @@ class AdminUserController(Controller):
     guards = [require_roles(Role.admin)]
 
     @get("/users", summary="用户列表")
-    async def list_users(self, role: FromQuery[Role | None] = None) -> list[UserOut]:
-        """Every account, optionally of one role."""
-        return [_user_out(r) for r in await services.list_users(role)]
+    async def list_users(
+        self,
+        role: FromQuery[Role | None] = None,
+        region: FromQuery[str | None] = None,
+        active: FromQuery[bool | None] = None,
+    ) -> list[UserOut]:
+        """Every account, optionally of one role, of one region (code; its managers included
+        through their institutions), active (``true``) or disabled (``false``); each with its
+        lock and its last login."""
+        return [_user_out(r) for r in await services.list_users(role, region, active)]
+
+    @post(
+        "/users/{username:str}/revoke-devices",
+        summary="吊销用户的全部设备会话",
+        status_code=200,
+    )
+    async def revoke_devices(
+        self, username: FromPath[str], current_user: NamedDependency[CurrentUser]
+    ) -> RevokeResult:
+        """End every live device session of the user: tokens stop working at the next request,
+        the user must log in again on each device. 404 for an unknown user."""
+        return RevokeResult(revoked=await services.revoke_devices(username, current_user.actor))
 
     @post("/users", summary="创建用户")
     async def create_user(

@@ -87,6 +87,7 @@ class UserOut(BaseModel):
     role: Role
     is_active: bool
     locked_until: datetime | None = None
+    locked: bool = False
     last_login_at: datetime | None = None
     region_code: str | None = None
     region_name: str | None = None

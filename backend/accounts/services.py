@@ -201,12 +201,46 @@ def _user_columns() -> list[Any]:
     ]
 
 
-async def list_users(role: Role | None = None) -> list[dict[str, Any]]:
-    """Every account (optionally of one role), without secrets, ordered by username."""
+async def list_users(
+    role: Role | None = None, region: str | None = None, active: bool | None = None
+) -> list[dict[str, Any]]:
+    """Every account, without secrets, ordered by username; optionally of one role, of one
+    region (exactly that region's users, or the managers of its institutions), active or not.
+
+    Raises:
+        InvalidInput: the region code is unknown.
+    """
     query = User.select(*_user_columns()).order_by(User.username)
     if role is not None:
         query = query.where(User.role == role.value)
+    if region:
+        found = await Region.select(Region.id).where(Region.code == region.strip()).first()
+        if found is None:
+            raise InvalidInput(f"区域代码 {region} 不存在", details={"field": "region"})
+        query = query.where(
+            (User.region == found["id"]) | (User.institution.region == found["id"])
+        )
+    if active is not None:
+        query = query.where(User.is_active == active)
     return await query
+
+
+async def revoke_devices(username: str, actor: Actor) -> int:
+    """End every live device session of a user (a lost or handed-over tablet): their tokens stop
+    working at the next request. Each revoked session is audited.
+
+    Returns:
+        How many sessions were revoked (0 when none was live).
+
+    Raises:
+        NotFound: no such user.
+    """
+    from backend.accounts.sessions import revoke_sessions
+
+    user = await User.select(User.id).where(User.username == username).first()
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return await revoke_sessions(actor, user_id=user["id"], reason="管理员吊销全部设备")
 
 
 async def get_user(username: str) -> dict[str, Any]:

@@ -70,6 +70,37 @@ async def record(
     )
 
 
+async def record_many(
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    events: list[tuple[object, Any]],
+    *,
+    request_id: str | None = None,
+) -> None:
+    """Append one event per ``(entity_id, after)`` pair in one statement (bulk imports). Call it
+    inside the transaction of the change it records."""
+    if not events:
+        return
+    await AuditEvent.insert(
+        *[
+            AuditEvent(
+                actor_id=actor.id,
+                actor_username=actor.username,
+                actor_role=actor.role,
+                device_id=actor.device_id,
+                action=action,
+                entity_type=entity_type,
+                entity_id=str(entity_id),
+                before=None,
+                after=_jsonable(after),
+                request_id=request_id,
+            )
+            for entity_id, after in events
+        ]
+    )
+
+
 async def history(entity_type: str, entity_id: object) -> list[dict[str, Any]]:
     """All audit events of one record, oldest first."""
     return (

@@ -43,6 +43,64 @@ def checklist_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+@dataclass
+class StoreResult:
+    """What storing one valid checklist did: ``loaded`` (new version stored), ``unchanged``
+    (the same content is loaded already) or ``refused`` (the version is loaded with other
+    content: a loaded version never changes)."""
+
+    outcome: str
+    version_id: Any
+    existing_hash: str | None = None
+
+
+async def store_checklist(loaded: LoadedChecklist, source_file: str, actor: Actor) -> StoreResult:
+    """Store a validated checklist version unless that version is loaded already.
+
+    The same content again changes nothing; other content under a loaded version is refused,
+    because past inspections are scored against the loaded one. Audited as ``checklist.load``.
+    """
+    checklist = loaded.checklist
+    async with write_transaction():
+        existing = (
+            await ChecklistVersion.select(ChecklistVersion.id, ChecklistVersion.content_hash)
+            .where(
+                (ChecklistVersion.checklist_id == checklist.id)
+                & (ChecklistVersion.version == checklist.version)
+            )
+            .first()
+        )
+        if existing is not None:
+            if existing["content_hash"] == loaded.content_hash:
+                return StoreResult("unchanged", existing["id"])
+            return StoreResult("refused", existing["id"], existing["content_hash"])
+        row = ChecklistVersion(
+            checklist_id=checklist.id,
+            version=checklist.version,
+            title=checklist.title,
+            applies_to=list(checklist.applies_to),
+            content_hash=loaded.content_hash,
+            content=checklist.model_dump(mode="json"),
+            source_text=loaded.raw_text,
+            source_file=source_file,
+            item_count=sum(len(s.items) for s in checklist.sections),
+        )
+        await row.save()
+        await record(
+            actor,
+            "checklist.load",
+            "checklist_version",
+            row.id,
+            after={
+                "checklist_id": checklist.id,
+                "version": checklist.version,
+                "content_hash": loaded.content_hash,
+                "file": source_file,
+            },
+        )
+    return StoreResult("loaded", row.id)
+
+
 async def load_file(path: Path, actor: Actor) -> tuple[str, str]:
     """Load one checklist file.
 
@@ -56,49 +114,18 @@ async def load_file(path: Path, actor: Actor) -> tuple[str, str]:
         return "refused", f"{path}: invalid checklist, not loaded:\n  {problems}"
     checklist = loaded.checklist
     label = f"{checklist.id} v{checklist.version}"
-    async with write_transaction():
-        existing = (
-            await ChecklistVersion.select(ChecklistVersion.id, ChecklistVersion.content_hash)
-            .where(
-                (ChecklistVersion.checklist_id == checklist.id)
-                & (ChecklistVersion.version == checklist.version)
-            )
-            .first()
+    result = await store_checklist(loaded, path.name, actor)
+    if result.outcome == "unchanged":
+        return "unchanged", f"{path}: {label} already loaded"
+    if result.outcome == "refused":
+        return "refused", (
+            f"{path}: {label} is already loaded with different content "
+            f"({result.existing_hash}, file has {loaded.content_hash}); "
+            "a loaded version never changes, because past inspections are scored against it: "
+            f"raise 'version' to {checklist.version + 1} or more to load the new content"
         )
-        if existing is not None:
-            if existing["content_hash"] == loaded.content_hash:
-                return "unchanged", f"{path}: {label} already loaded"
-            return "refused", (
-                f"{path}: {label} is already loaded with different content "
-                f"({existing['content_hash']}, file has {loaded.content_hash}); "
-                "a loaded version never changes, because past inspections are scored against it: "
-                f"raise 'version' to {checklist.version + 1} or more to load the new content"
-            )
-        row = ChecklistVersion(
-            checklist_id=checklist.id,
-            version=checklist.version,
-            title=checklist.title,
-            applies_to=list(checklist.applies_to),
-            content_hash=loaded.content_hash,
-            content=checklist.model_dump(mode="json"),
-            source_text=loaded.raw_text,
-            source_file=path.name,
-            item_count=sum(len(s.items) for s in checklist.sections),
-        )
-        await row.save()
-        await record(
-            actor,
-            "checklist.load",
-            "checklist_version",
-            row.id,
-            after={
-                "checklist_id": checklist.id,
-                "version": checklist.version,
-                "content_hash": loaded.content_hash,
-                "file": path.name,
-            },
-        )
-    return "loaded", f"{path}: {label} loaded ({row.item_count} items)"
+    items = sum(len(s.items) for s in checklist.sections)
+    return "loaded", f"{path}: {label} loaded ({items} items)"
 
 
 async def load_paths(paths: list[Path], actor: Actor) -> LoadReport:
@@ -147,3 +174,33 @@ async def latest_versions() -> list[dict[str, Any]]:
 def checklist_from_row(row: dict[str, Any]) -> Checklist:
     """Rebuild the checklist model from a loaded version's stored content."""
     return Checklist.model_validate(row["content"])
+
+
+async def list_versions() -> list[dict[str, Any]]:
+    """Every loaded version, without its content: by checklist, newest version first."""
+    return (
+        await ChecklistVersion.select(
+            ChecklistVersion.id,
+            ChecklistVersion.checklist_id,
+            ChecklistVersion.version,
+            ChecklistVersion.title,
+            ChecklistVersion.applies_to,
+            ChecklistVersion.content_hash,
+            ChecklistVersion.item_count,
+            ChecklistVersion.source_file,
+            ChecklistVersion.loaded_at,
+        )
+        .order_by(ChecklistVersion.checklist_id)
+        .order_by(ChecklistVersion.version, ascending=False)
+        .output(load_json=True)
+    )
+
+
+async def version_by_id(version_id: Any) -> dict[str, Any] | None:
+    """One loaded version with its parsed content and source text, or None."""
+    return (
+        await ChecklistVersion.select()
+        .where(ChecklistVersion.id == version_id)
+        .output(load_json=True)
+        .first()
+    )

@@ -354,6 +354,29 @@ def _load(path: Path) -> tuple[LoadedChecklist | None, list[Problem], object]:
         )
     except OSError as exc:
         return None, [Problem(file, "", f"cannot read the file: {exc.strerror or exc}")], None
+    return _load_text(text, file, path)
+
+
+def load_checklist_text(text: str, file: str) -> LoadedChecklist:
+    """Parse and validate a checklist given as text (an uploaded file), as :func:`load_checklist`
+    does for a file on disk.
+
+    Args:
+        text: the YAML text (a leading BOM is ignored).
+        file: the file's name, used in problems and kept as the source.
+
+    Raises:
+        ChecklistInvalid: with every problem, when the text is not YAML or not a valid checklist.
+    """
+    loaded, problems, _ = _load_text(text.removeprefix("\ufeff"), file, Path(file))
+    if loaded is None:
+        raise ChecklistInvalid(problems)
+    return loaded
+
+
+def _load_text(
+    text: str, file: str, path: Path
+) -> tuple[LoadedChecklist | None, list[Problem], object]:
     data, problems, lines = _parse(text, file)
     if problems and data is None:
         return None, problems, None

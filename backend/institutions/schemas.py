@@ -96,7 +96,69 @@ class InstitutionUpdate(BaseModel):
     reason: str | None = Field(
         default=None, description="why the agreement status changes (kept in the audit log)"
     )
+    name: str | None = None
     level: str | None = None
     address: str | None = None
     contact_name: str | None = None
     contact_phone: str | None = None
+
+
+class InstitutionCreate(BaseModel):
+    """A new institution, as the admin's form gives it. Values are checked by the service with
+    the same rules as the bulk import (422 with every problem)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="定点机构编码, unique")
+    name: str
+    type: str = Field(description="hospital, clinic, tcm_clinic, pharmacy (or the Chinese label)")
+    level: str = ""
+    region_code: str = Field(description="the region's code (行政区划代码)")
+    address: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
+class ImportResult(BaseModel):
+    """An import that stored every row of the file."""
+
+    imported: int
+
+
+class ImportRowProblems(BaseModel):
+    """A bad line of an import file (the header is line 1) and its problems in Chinese."""
+
+    row: int
+    problems: list[str]
+
+
+class RegionNode(BaseModel):
+    """A region with its issuing office's short name and the regions under it."""
+
+    code: str
+    name: str
+    office_short_name: str = Field(description="used in notice numbers, e.g. 威 in 威医保整改〔2026〕17号")
+    parent_code: str | None = None
+    institution_count: int
+    user_count: int
+    children: list[RegionNode]
+
+
+class RegionCreate(BaseModel):
+    """A new region: a city (no parent) or a county under a city."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="行政区划代码, 6–12 digits")
+    name: str
+    office_short_name: str
+    parent_code: str | None = None
+
+
+class RegionUpdate(BaseModel):
+    """A region's new name or issuing office short name (only the fields given change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    office_short_name: str | None = None

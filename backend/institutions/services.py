@@ -45,6 +45,7 @@ OPEN_ASSIGNMENT_STATUSES = (AssignmentStatus.planned.value, AssignmentStatus.in_
 
 # Maximum lengths of the editable text fields (the columns' widths) and their names for messages.
 _TEXT_FIELDS = {
+    "name": (Institution.name, 128, "机构名称"),
     "level": (Institution.level, 32, "机构等级"),
     "address": (Institution.address, 256, "机构地址"),
     "contact_name": (Institution.contact_name, 64, "联系人"),
@@ -445,6 +446,8 @@ def _text_value(field: str, value: str) -> str:
     text = value.strip()
     if len(text) > max_length:
         raise InvalidInput(f"{label}不能超过 {max_length} 个字", details={"field": field})
+    if field == "name" and not text:
+        raise InvalidInput("机构名称不能为空", details={"field": field})
     if field == "contact_phone" and not _PHONE_RE.fullmatch(text):
         raise InvalidInput("联系电话只能包含数字、空格、“+”、“-”和括号", details={"field": field})
     return text
@@ -460,8 +463,9 @@ async def update_institution(
     address: str | None = None,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    name: str | None = None,
 ) -> dict[str, Any]:
-    """Change an institution's agreement status, level, address or contact; ``None`` leaves a
+    """Change an institution's agreement status, name, level, address or contact; ``None`` leaves a
     field as it is. Everything is checked before anything changes, and all changes commit
     together: ``institution.update`` records the fields, ``institution.set_agreement_status``
     the status (see :func:`set_agreement_status`). Values equal to the current ones change and
@@ -475,6 +479,7 @@ async def update_institution(
         NotFound: no such institution.
     """
     given = {
+        "name": name,
         "level": level,
         "address": address,
         "contact_name": contact_name,
