@@ -81,10 +81,11 @@ async function store(bundle) {
 }
 
 async function quietly() {
-  // Nobody signed in yet (a pull would only earn a 401), or a manager (they work online and
-  // have no offline bundle): nothing to pull.
+  // Nobody signed in yet (a pull would only earn a 401), or someone who does not inspect (the
+  // manager's screens and the desk work online; they have no use for an offline bundle):
+  // nothing to pull.
   const session = await getMeta("session");
-  if (!session || session.role === "manager") return;
+  if (!session || session.role !== "inspector") return;
   try {
     await refreshBundle();
   } catch (error) {

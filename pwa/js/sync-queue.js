@@ -353,13 +353,48 @@ async function settleSynced(id, result) {
     finding_ids: result.finding_ids || {},
     synced_at: new Date().toISOString(),
   };
+  // Small copies stay, so the inspector still sees the photos and signatures of the submitted
+  // inspection on this tablet, offline too (made before the transaction: it cannot await them).
+  const thumbs = new Map();
+  for (const photo of await db.photos.where("inspection_id").equals(id).toArray()) {
+    if (photo.blob && !photo.thumb) thumbs.set(photo.id, await thumbnailOf(photo.blob));
+  }
   await db.transaction("rw", db.inspections, db.photos, db.meta, async () => {
     await db.inspections.update(id, { state: "synced", server, rejection: null, updated_at: Date.now() });
-    // Acknowledged: the server holds the photos now; the blobs go, their records stay (small).
-    await db.photos.where("inspection_id").equals(id).modify({ blob: null, uploaded: 1 });
+    // Acknowledged: the server holds the photos now; the full-size blobs go, their records and
+    // thumbnails stay (small).
+    await db.photos.where("inspection_id").equals(id).modify((photo) => {
+      if (thumbs.get(photo.id)) photo.thumb = thumbs.get(photo.id);
+      photo.blob = null;
+      photo.uploaded = 1;
+    });
     await setMeta("last_sync_at", server.synced_at);
   });
   emit("inspection-synced", { id, server });
+}
+
+const THUMB_MAX = 320;
+const SIGNATURE_MAX = 640; // signatures are shown larger, on the sign screen
+
+/**
+ * A JPEG at most THUMB_MAX px wide or high (a PNG signature, drawn on transparency, at most
+ * SIGNATURE_MAX); null where the browser cannot make one (the screens then ask the server for it).
+ * @param {Blob} blob
+ * @returns {Promise<Blob|null>}
+ */
+async function thumbnailOf(blob) {
+  if (typeof createImageBitmap !== "function" || typeof OffscreenCanvas !== "function") return null;
+  try {
+    const bitmap = await createImageBitmap(blob);
+    const png = blob.type === "image/png";
+    const scale = Math.min(1, (png ? SIGNATURE_MAX : THUMB_MAX) / Math.max(bitmap.width, bitmap.height));
+    const canvas = new OffscreenCanvas(Math.max(1, Math.round(bitmap.width * scale)), Math.max(1, Math.round(bitmap.height * scale)));
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    return await canvas.convertToBlob(png ? { type: "image/png" } : { type: "image/jpeg", quality: 0.8 });
+  } catch (error) {
+    return null;
+  }
 }
 
 /**

@@ -20,16 +20,24 @@ export function signaturePad({ id, label, onChange, delay = 500 }) {
     timer = setTimeout(() => onChange && onChange(api), delay);
   });
 
+  // The size (CSS px) the strokes were drawn at: the pad's points are in CSS px, so on a new size
+  // (rotation, window resize, pixel ratio) they are redrawn scaled to it, never clipped.
+  let drawnAt = null;
   function resize() {
     const rect = canvas.getBoundingClientRect();
-    if (!rect.width) return;
+    if (!rect.width || !rect.height) return;
     const ratio = Math.max(window.devicePixelRatio || 1, 1);
+    const pixels = [Math.round(rect.width * ratio), Math.round(rect.height * ratio)];
+    if (drawnAt && drawnAt.width === rect.width && drawnAt.height === rect.height
+      && canvas.width === pixels[0] && canvas.height === pixels[1]) return;
     const data = pad.toData();
-    canvas.width = Math.round(rect.width * ratio);
-    canvas.height = Math.round(rect.height * ratio);
+    const from = drawnAt;
+    drawnAt = { width: rect.width, height: rect.height };
+    canvas.width = pixels[0];
+    canvas.height = pixels[1];
     canvas.getContext("2d").scale(ratio, ratio);
     pad.clear();
-    if (data.length) pad.fromData(data);
+    if (data.length) pad.fromData(from ? scaleStrokes(data, from, drawnAt) : data);
   }
   const observer = new ResizeObserver(() => resize());
   observer.observe(canvas);
@@ -44,4 +52,25 @@ export function signaturePad({ id, label, onChange, delay = 500 }) {
     destroy: () => { clearTimeout(timer); observer.disconnect(); pad.off(); },
   };
   return api;
+}
+
+/**
+ * The strokes fitted to a new pad size: one scale for both axes (a signature keeps its shape),
+ * the ink centred in the new pad, pen widths scaled alike.
+ * @param {object[]} data signature_pad's point groups (points in CSS px).
+ * @param {{width: number, height: number}} from the size they were drawn at.
+ * @param {{width: number, height: number}} to the new size.
+ * @returns {object[]} new point groups.
+ */
+export function scaleStrokes(data, from, to) {
+  const k = Math.min(to.width / from.width, to.height / from.height);
+  const dx = (to.width - from.width * k) / 2;
+  const dy = (to.height - from.height * k) / 2;
+  return data.map((group) => ({
+    ...group,
+    minWidth: group.minWidth * k,
+    maxWidth: group.maxWidth * k,
+    dotSize: group.dotSize * k,
+    points: group.points.map((p) => ({ ...p, x: p.x * k + dx, y: p.y * k + dy })),
+  }));
 }

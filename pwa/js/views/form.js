@@ -10,6 +10,7 @@ import { icon } from "../ui/icons.js";
 import { toast } from "../ui/toast.js";
 import { confirm, choose } from "../ui/dialog.js";
 import { numberStepper } from "../ui/stepper.js";
+import { imageUrl } from "../ui/authed.js";
 import { RESULT_LABELS, STATE_LABELS, gradeClass, scoreLabel } from "../ui/format.js";
 import {
   addEvidencePhoto, answerStatus, deleteEvidencePhoto, isEditable, itemHref, loadInspection,
@@ -190,8 +191,9 @@ export async function render(root, params, app) {
 
   // --- photos --------------------------------------------------------------------------------
 
+  /** The local picture: the photo itself while unsynced, its kept thumbnail after sync. */
   function photoUrl(photo) {
-    if (!objectUrls.has(photo.id)) objectUrls.set(photo.id, URL.createObjectURL(photo.blob));
+    if (!objectUrls.has(photo.id)) objectUrls.set(photo.id, URL.createObjectURL(photo.blob || photo.thumb));
     return objectUrls.get(photo.id);
   }
 
@@ -245,12 +247,31 @@ export async function render(root, params, app) {
   }
 
   function viewPhoto(item, photo) {
+    const img = h("img", { alt: `「${item.text}」的佐证照片` });
+    const caption = h("figcaption.muted", photo.blob
+      ? `${photo.width}×${photo.height} · ${Math.round((photo.size || 0) / 1024)} KB` : "已上传到服务器");
+    if (photo.blob) img.src = photoUrl(photo);
+    else {
+      // Synced: the full photo is on the server; the kept thumbnail meanwhile (and offline).
+      if (photo.thumb) img.src = photoUrl(photo);
+      imageUrl(`/api/photos/${photo.id}`).then((src) => { img.src = src; })
+        .catch(() => { caption.textContent = "已上传到服务器；联网后可查看原图"; });
+    }
     choose({
       title: "佐证照片",
-      body: h("figure.photo-view", h("img", { src: photoUrl(photo), alt: `「${item.text}」的佐证照片` }),
-        h("figcaption.muted", `${photo.width}×${photo.height} · ${Math.round((photo.size || 0) / 1024)} KB`)),
+      body: h("figure.photo-view", img, caption),
       actions: [{ label: "关闭", value: true, kind: "secondary" }],
     });
+  }
+
+  /** A synced photo with no local copy: the server's thumbnail (with the token). */
+  function serverThumb(item, photoId, i) {
+    const img = h("img", { alt: "", loading: "lazy" });
+    const box = h("div.thumb", { dataset: { photo: photoId, source: "server" } },
+      h("button.thumb-img", { type: "button", "aria-label": `查看第 ${i + 1} 张照片`, onclick: () => viewPhoto(item, { id: photoId }) }, img));
+    imageUrl(`/api/photos/${photoId}/thumbnail`).then((src) => { img.src = src; })
+      .catch(() => { box.className = "thumb missing"; replace(box, icon("check"), h("span", "已上传，联网后可查看")); });
+    return box;
   }
 
   // --- an item card --------------------------------------------------------------------------
@@ -456,7 +477,7 @@ export async function render(root, params, app) {
       const thumbs = f.photo_ids.map((id, i) => {
         const photo = photosById.get(id);
         if (!photo) return h("div.thumb.missing", icon("image"), h("span", "照片缺失"));
-        if (!photo.blob) return h("div.thumb.missing", icon("check"), h("span", "已上传"));
+        if (!photo.blob && !photo.thumb) return serverThumb(item, id, i);
         return h("div.thumb", { dataset: { photo: id } },
           h("button.thumb-img", { type: "button", "aria-label": `查看第 ${i + 1} 张照片`, onclick: () => viewPhoto(item, photo) },
             h("img", { src: photoUrl(photo), alt: "", loading: "lazy" })),
@@ -509,6 +530,12 @@ export async function render(root, params, app) {
       h("div.form-main", head, h("div.item-list", cards), sectionNav)),
     scoreBar);
   document.body.classList.add("has-score-bar");
+  // The bar's height varies (a 否决项 line, wrapping on phones): the page keeps that much room
+  // below its last button, so 「填写完成，去签字确认」 is never under the bar.
+  const barObserver = new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--score-bar-h", `${Math.ceil(scoreBar.getBoundingClientRect().height)}px`);
+  });
+  barObserver.observe(scoreBar);
   paintRail();
   paintScore();
 
@@ -534,6 +561,8 @@ export async function render(root, params, app) {
       stops.forEach((stop) => stop());
       for (const url of objectUrls.values()) URL.revokeObjectURL(url);
       document.body.classList.remove("has-score-bar");
+      barObserver.disconnect();
+      document.documentElement.style.removeProperty("--score-bar-h");
     },
   };
 }

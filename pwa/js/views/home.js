@@ -11,6 +11,7 @@ import {
 } from "../ui/format.js";
 import { stateChip } from "../ui/status.js";
 import { progressOf } from "./model.js";
+import { knownNotices, noticeLine, refreshNotices } from "./notice-of.js";
 
 const WEEKDAYS = "日一二三四五六";
 
@@ -35,12 +36,13 @@ export async function render(root, _params, app) {
 
 async function paint(root, app) {
   const session = app.session || {};
-  const [assignments, inspections, institutionsList, checklists, lastBundleAt] = await Promise.all([
+  const [assignments, inspections, institutionsList, checklists, lastBundleAt, notices] = await Promise.all([
     db.assignments.toArray(),
     db.inspections.toArray(),
     db.institutions.toArray(),
     db.checklists.toArray(),
     getMeta("last_bundle_at"),
+    knownNotices(),
   ]);
   const institutions = new Map(institutionsList.map((i) => [i.id, i]));
   const checklistByVersion = new Map(checklists.map((c) => [c.version_id, c]));
@@ -77,21 +79,29 @@ async function paint(root, app) {
     progress.set(inspection.id, progressOf(checklist.content, new Map(findings.map((f) => [f.item, f]))));
   }
 
-  const ctx = { institutions, assignmentById, progress, session };
+  const ctx = { institutions, assignmentById, progress, session, notices };
   const now = new Date();
   const noBundle = !lastBundleAt && assignments.length === 0;
 
+  const inspector = !session.role || session.role === "inspector";
   const head = h("div.page-head",
     h("div",
       h("h1", `${session.display_name || session.username || ""}，您好`),
       h("p.muted", [session.region_name, `${now.getMonth() + 1}月${now.getDate()}日 星期${WEEKDAYS[now.getDay()]}`].filter(Boolean).join(" · "))),
-    h("a.btn.primary.large#home-scan", { href: "#/start" }, icon("qr"), "扫码开始检查"));
+    // Only inspectors inspect: the server refuses anyone else's push.
+    inspector ? h("a.btn.primary.large#home-scan", { href: "#/start" }, icon("qr"), "扫码开始检查") : null);
+
+  if (!inspector) {
+    // Not reached through the app (each role is sent to its own home); a typed link lands here.
+    const home = session.role === "manager" ? ["#/m", "整改通知书"] : ["#/desk", "工作台"];
+    replace(root, head, h("div.callout.info#home-other-role", icon("info"),
+      h("div", h("p", `现场检查由检查人员在平板上完成。您的账号为「${session.role_label || session.role}」。`),
+        h("a.btn.primary", { href: home[0] }, `前往${home[1]}`))));
+    return;
+  }
 
   const main = [];
   const side = [];
-  if (session.role && session.role !== "inspector") {
-    main.push(h("div.callout.info", icon("info"), h("p", `当前账号为「${session.role_label || session.role}」。本应用供检查人员现场检查使用，其他业务请使用电脑端。`)));
-  }
   if (noBundle) {
     main.push(h("div.callout.info#bundle-pending", icon(isOnline() ? "sync" : "offline"),
       h("p", isOnline() ? "正在下载检查任务、检查表和机构资料…" : "尚未下载检查任务。请连接网络，下载完成后即可离线检查。")));
@@ -105,7 +115,7 @@ async function paint(root, app) {
   main.push(group("今日任务", "today", groups.today.map((a) => assignmentCard(a, ctx, "today")),
     null, noBundle ? "下载完成后，这里会列出今天的检查任务。" : "今天没有待开始的检查任务。"));
   if (groups.overdue.length) {
-    main.push(group("已逾期", "overdue", groups.overdue.map((a) => assignmentCard(a, ctx, "overdue")), "已超过检查时间，请尽快完成或联系监管人员。"));
+    main.push(group("已逾期", "overdue", groups.overdue.map((a) => assignmentCard(a, ctx, "overdue")), "已超过检查时间，请尽快完成；如需调整检查时间，请联系安排任务的监管人员。"));
   }
   if (groups.upcoming.length) {
     main.push(group("即将开始", "upcoming", groups.upcoming.map((a) => assignmentCard(a, ctx, "upcoming"))));
@@ -120,6 +130,15 @@ async function paint(root, app) {
     ], "服务器已收到，正式得分以服务器计算为准。"));
   }
   replace(root, head, h("div.home-columns", h("div.home-main", main), h("aside.home-side", { "aria-label": "提交与同步" }, side)));
+
+  // Whether a notice was issued for what was submitted: asked after painting (never in the way
+  // of the first screen), painted again only when something changed.
+  const submitted = [
+    ...synced.map((i) => ({ id: (i.server && i.server.inspection_id) || i.id, institution_id: i.institution_id })),
+    ...groups.doneElsewhere.filter((a) => a.inspection && a.inspection.id)
+      .map((a) => ({ id: a.inspection.id, institution_id: a.institution_id || a.institution.id })),
+  ];
+  refreshNotices(submitted).then((changed) => { if (changed && root.isConnected) paint(root, app); }).catch(() => {});
 }
 
 function group(title, key, cards, hint = null, empty = null) {
@@ -203,7 +222,9 @@ function submittedCard(inspection, ctx) {
   const total = score.total !== undefined ? score.total : server.score_total;
   const grade = score.grade || server.grade;
   const state = inspection.state;
-  return h("a.card.submitted-card", { href: "#/sync", dataset: { inspection: inspection.id, state } },
+  const notice = state === "synced" ? noticeLine(ctx.notices[server.inspection_id || inspection.id], { link: false }) : null;
+  // A synced card opens the submitted inspection (score, notice, answers); a waiting one the queue.
+  return h("a.card.submitted-card", { href: state === "synced" ? `#/submit/${inspection.id}` : "#/sync", dataset: { inspection: inspection.id, state } },
     h("div.card-top",
       h("div.chips", stateChip(state)),
       h("span.muted.small", state === "synced"
@@ -214,7 +235,8 @@ function submittedCard(inspection, ctx) {
       ? h("div.official-score",
         h("span.muted", "正式得分"), h("b.num.score-value", scoreLabel(total)),
         grade ? h(`span.grade-badge.${gradeClass(grade)}`, grade) : null)
-      : h("div.meta-line", icon("lock", { size: 18 }), h("span", "已提交并锁定，等待上传")));
+      : h("div.meta-line", icon("lock", { size: 18 }), h("span", "已提交并锁定，等待上传")),
+    notice);
 }
 
 function doneElsewhereCard(a, ctx) {
@@ -226,7 +248,8 @@ function doneElsewhereCard(a, ctx) {
     h("h3.card-title", inst.name),
     h("div.official-score",
       h("span.muted", "正式得分"), h("b.num.score-value", scoreLabel(s.score_total)),
-      s.grade ? h(`span.grade-badge.${gradeClass(s.grade)}`, s.grade) : null));
+      s.grade ? h(`span.grade-badge.${gradeClass(s.grade)}`, s.grade) : null),
+    s.id ? noticeLine(ctx.notices[s.id]) : null);
 }
 
 function rejectedCard(inspection, ctx) {

@@ -1,4 +1,5 @@
-// 登录: username and password, once per device; after it the tablet works offline.
+// 登录, for every role: username and password. Each role then lands on its own home (app.js);
+// an inspector's tablet works offline after its first login.
 import { login, ApiError, NetworkError } from "../api.js";
 import { db } from "../db.js";
 import { h } from "../ui/dom.js";
@@ -78,13 +79,17 @@ export async function render(root, _params, app) {
         h("div.login-head",
           h("span.login-mark", icon("shield", { size: 36 })),
           h("div",
-            h("h1", "医保定点医药机构现场检查"),
-            h("p.muted", "检查人员登录"))),
+            h("h1", "医保定点医药机构监督检查"),
+            h("p.muted#login-roles", "检查人员、监管人员、机构医保负责人、系统管理员登录"))),
         reasonBox,
         form,
+        h("ul.login-roles",
+          h("li", h("b", "检查人员"), "：现场检查、签字、提交"),
+          h("li", h("b", "监管人员、系统管理员"), "：工作台（验收、检查计划、双随机抽取、系统管理）"),
+          h("li", h("b", "机构医保负责人"), "：整改通知书、提交整改报告、申诉")),
         h("div.login-note",
           icon("info", { size: 20 }),
-          h("p", "登录一次后，本设备会下载检查任务、检查表和机构资料，之后", h("strong", "没有网络也能完成整个现场检查"), "；记录保存在本设备上，联网后自动同步。")))),
+          h("p", "检查人员在平板上登录一次后，本设备会下载检查任务、检查表和机构资料，之后", h("strong", "没有网络也能完成整个现场检查"), "；记录保存在本设备上，联网后自动同步。")))),
   );
   return { mounted: () => (username.value ? password : username).focus() };
 }

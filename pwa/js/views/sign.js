@@ -9,6 +9,7 @@ import { icon } from "../ui/icons.js";
 import { toast } from "../ui/toast.js";
 import { confirm } from "../ui/dialog.js";
 import { signaturePad } from "../ui/signature.js";
+import { imageUrl } from "../ui/authed.js";
 import { gradeClass, scoreLabel, STATE_LABELS } from "../ui/format.js";
 import {
   isEditable, itemHref, loadInspection, progressOf, removeSignature, saveSignature, scoringAnswers,
@@ -79,8 +80,12 @@ export async function render(root, params, app) {
 
   async function savedImage(photoId) {
     const photo = await db.photos.get(photoId);
-    if (!photo || !photo.blob) return null;
-    const url = URL.createObjectURL(photo.blob);
+    const local = photo && (photo.blob || photo.thumb);
+    if (!local) {
+      // Synced without a kept copy: the server's (needs the network).
+      try { return await imageUrl(`/api/photos/${photoId}/thumbnail`); } catch (error) { return null; }
+    }
+    const url = URL.createObjectURL(local);
     urls.push(url);
     return url;
   }
@@ -103,7 +108,7 @@ export async function render(root, params, app) {
       const url = saved ? await savedImage(saved.photo_id) : null;
       if (!saved) return showPad();
       replace(holder,
-        h("div.sig-saved", url ? h("img", { src: url, alt: `${signer.label}的签名` }) : h("span.muted", "签名已上传至服务器")),
+        h("div.sig-saved", url ? h("img", { src: url, alt: `${signer.label}的签名` }) : h("span.muted", "签名已上传至服务器，联网后可查看")),
         editable ? h("div.sig-actions",
           h("button.btn.secondary", { type: "button", id: `sig-redo-${key}`, onclick: () => showPad(true) }, icon("pen", { size: 20 }), "重新签名")) : null);
       paintStatus();

@@ -3,7 +3,7 @@
 import { enqueue } from "../sync-queue.js";
 import { isOnline } from "../connection.js";
 import { preliminaryScore } from "../scoring.js";
-import { h } from "../ui/dom.js";
+import { h, replace } from "../ui/dom.js";
 import { missingRecordPanel } from "../ui/missing-record.js";
 import { icon } from "../ui/icons.js";
 import { toast } from "../ui/toast.js";
@@ -14,6 +14,7 @@ import {
   missingForSubmit, progressOf, scoringAnswers,
 } from "./model.js";
 import { stateChip } from "../ui/status.js";
+import { knownNotices, noticeLine, refreshNotices } from "./notice-of.js";
 
 const KIND_TITLES = {
   unanswered: "未作答的检查项",
@@ -56,6 +57,14 @@ export async function render(root, params, app) {
 
   if (!editable) {
     const server = inspection.server || {};
+    const serverId = server.inspection_id || inspection.id;
+    const noticeBox = h("div#submitted-notice");
+    const paintNotice = async () => replace(noticeBox, noticeLine((await knownNotices())[serverId]));
+    if (inspection.state === "synced") {
+      await paintNotice();
+      refreshNotices([{ id: serverId, institution_id: inspection.institution_id }])
+        .then((changed) => (changed ? paintNotice() : null)).catch(() => {});
+    }
     root.append(h("div.narrow", head,
       h("section.panel.submitted-state#submitted-state",
         h("div.state-line", stateChip(inspection.state),
@@ -68,7 +77,10 @@ export async function render(root, params, app) {
             h("span.muted", "正式得分"), h("b.num.score-value", scoreLabel(server.score && server.score.total)),
             server.score && server.score.grade ? h(`span.grade-badge.${gradeClass(server.score.grade)}`, server.score.grade) : null)
           : h("p", icon("lock", { size: 20 }), isOnline() ? " 已锁定，正在等待上传到服务器。" : " 已锁定并保存在本设备上，联网后自动上传。"),
-        h("a.btn.secondary", { href: "#/sync" }, "查看同步")),
+        inspection.state === "synced" ? noticeBox : null,
+        h("div.row-actions",
+          h("a.btn.secondary#view-answers", { href: itemHref(inspection.id, content.sections[0].id) }, icon("file", { size: 20 }), "查看检查内容"),
+          h("a.btn.secondary", { href: "#/sync" }, "查看同步"))),
       facts));
     return null;
   }

@@ -5,23 +5,24 @@ import { icon } from "../../ui/icons.js";
 import { toast } from "../../ui/toast.js";
 import { gradeClass, scoreLabel } from "../../ui/format.js";
 import {
-  backLink, call, daysChip, errorText, fact, failurePanel, foundWords, fullDay, noticeStatusChip,
+  backLink, call, homeOf, daysChip, errorText, fact, failurePanel, foundWords, fullDay, noticeStatusChip,
   openAuthed, photoStrip, taskStatusChip,
 } from "./common.js";
 
 export async function render(root, params, app) {
   let n;
+  const home = homeOf(app.session);
   try {
     n = await call(`/notices/${params.noticeId}`);
   } catch (error) {
-    replace(root, backLink("#/m", "整改通知书"), failurePanel(error, () => app.refresh()));
+    replace(root, backLink(home.href, home.text), failurePanel(error, () => app.refresh(), app.session));
     return null;
   }
   const open = (url) => openAuthed(url).catch((error) => toast(`打开失败：${errorText(error)}`, { kind: "error", timeout: 6000 }));
   const done = n.task_count - n.open_count;
 
   replace(root,
-    backLink("#/m", "整改通知书"),
+    backLink(home.href, home.text),
     h("section.panel.m-notice-head",
       h("div.m-notice-title",
         h("div",
@@ -42,7 +43,7 @@ export async function render(root, params, app) {
       h("div.m-row.m-doc-actions",
         h("button.btn.primary#m-open-document", { type: "button", onclick: () => open(n.document_url) }, icon("file"), "查看/打印通知书"),
         h("button.btn.secondary#m-open-pdf", { type: "button", onclick: () => open(n.pdf_url) }, icon("file"), "下载 PDF")),
-      objectionBox(n)),
+      objectionBox(n, app.session)),
     n.escalations && n.escalations.length ? h("section.callout.danger.m-escalations", icon("warning"),
       h("div", h("strong", "已采取的处理措施"),
         h("ul", n.escalations.map((e) => h("li", `${e.label}（${fullDay(String(e.created_at).slice(0, 10))}）${e.note ? `：${e.note}` : ""}`))))) : null,
@@ -58,12 +59,15 @@ const BASIS = {
   calendar: "整改期限按自然日计算，期限最后一日为节假日的顺延至下一个工作日。",
 };
 
-function objectionBox(n) {
+function objectionBox(n, session) {
   if (!n.objection_deadline) return null;
+  const manager = session && session.role === "manager";
   return n.objection_open
     ? h("div.callout.info.m-objection-window", icon("flag"),
       h("div", h("strong", `申诉期至 ${fullDay(n.objection_deadline)}`),
-        h("p", "对检查发现有异议的，可在申诉期内在对应整改事项中提出申诉。申诉期间不停止整改。")))
+        h("p", manager
+          ? "对检查发现有异议的，可在申诉期内在对应整改事项中提出申诉。申诉期间不停止整改。"
+          : "机构医保负责人可在申诉期内对检查发现提出申诉。申诉期间不停止整改。")))
     : h("div.callout.warning.m-objection-window", icon("flag"),
       h("div", h("strong", `申诉期已于 ${fullDay(n.objection_deadline)} 结束`)));
 }

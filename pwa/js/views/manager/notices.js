@@ -20,6 +20,12 @@ export async function render(root, _params, app) {
     replace(root, head(session), failurePanel(error, () => app.refresh()));
     return null;
   }
+  // What the manager did is not news to them (the server leaves it out; this is a second guard).
+  const hadEvents = !!(updates && !updates.error && updates.count);
+  if (updates && !updates.error) {
+    const events = updates.events.filter((e) => !isMine(e, session));
+    updates = { ...updates, events, count: events.length };
+  }
   // Score and grade are on the detail only: a manager has a handful of notices.
   const details = await Promise.all(page.items.map((n) => call(`/notices/${n.id}`).catch(() => null)));
   const byId = new Map(details.filter(Boolean).map((d) => [d.id, d]));
@@ -39,10 +45,17 @@ export async function render(root, _params, app) {
           : h("div.empty-line", icon("info", { size: 20 }), h("span", "暂无整改通知书。检查后如有需要整改的问题，通知书会显示在这里。")))));
 
   // Shown: remember the moment, so the next visit lists only what is newer.
-  if (updates && !updates.error && updates.count) {
+  if (hadEvents) {
     call("/updates/seen", { method: "POST", json: { at: updates.server_time } }).catch(() => {});
   }
   return null;
+}
+
+/** Whether the current user did this (by id or username when the API gives them, else by name). */
+function isMine(e, session) {
+  if (e.actor_id) return e.actor_id === session.user_id;
+  if (e.actor_username) return e.actor_username === session.username;
+  return e.actor_role === "manager" && !!e.actor_name && e.actor_name === session.display_name;
 }
 
 function head(session) {

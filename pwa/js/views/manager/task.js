@@ -7,7 +7,7 @@ import { toast } from "../../ui/toast.js";
 import { confirm } from "../../ui/dialog.js";
 import { prepareImage, sha256Hex } from "../../photo-prep.js";
 import {
-  BASE, backLink, call, daysChip, errorText, fact, failurePanel, foundWords, fullDay, isOffline, keep,
+  BASE, backLink, call, homeOf, daysChip, errorText, fact, failurePanel, foundWords, fullDay, isOffline, keep,
   loadJson, momentText, photoStrip, photoThumb, storeJson, taskStatusChip,
 } from "./common.js";
 
@@ -21,7 +21,8 @@ export async function render(root, params, app) {
     task = await call(`/tasks/${taskId}`);
     notice = await call(`/notices/${task.notice_id}`).catch(() => null);
   } catch (error) {
-    replace(root, backLink("#/m", "整改通知书"), failurePanel(error, () => app.refresh()));
+    const home = homeOf(app.session);
+    replace(root, backLink(home.href, home.text), failurePanel(error, () => app.refresh(), app.session));
     return null;
   }
   const actions = new Set(task.actions || []);
@@ -37,8 +38,7 @@ export async function render(root, params, app) {
         answerShown(task),
         objectionShown(task),
         actions.has("object") ? objectionForm(task, notice, reload) : null,
-        !actions.has("object") && !task.objection && notice && notice.objection_deadline && task.status !== "accepted" && task.status !== "cancelled"
-          ? h("p.muted.small.m-objection-closed", icon("flag", { size: 18 }), `申诉期至 ${fullDay(notice.objection_deadline)}，现已不能申诉。`) : null),
+        !actions.has("object") && !task.objection ? objectionNote(task, notice, app.session) : null),
       h("aside.m-task-side",
         historyPanel(task),
         actions.has("comment") ? commentForm(task, reload) : null)));
@@ -63,6 +63,18 @@ function taskHead(t) {
     t.status === "open" && t.review_comment
       ? h("div.callout.danger.m-review", { id: "m-review-comment" }, icon("warning"),
         h("div", h("strong", "退回意见（请按意见重新整改后再次提交）"), h("p.m-pre", t.review_comment))) : null);
+}
+
+/** The objection window in words, where no objection can be filed from this screen. */
+function objectionNote(task, notice, session) {
+  if (!notice || !notice.objection_deadline || task.status === "accepted" || task.status === "cancelled") return null;
+  const end = fullDay(notice.objection_deadline);
+  if (!notice.objection_open) {
+    return h("p.muted.small.m-objection-closed", icon("flag", { size: 18 }), `申诉期已于 ${end} 结束。`);
+  }
+  // Open, but not for this user: staff read when the institution may still object.
+  if (session && session.role === "manager") return null;
+  return h("p.muted.small.m-objection-open", icon("flag", { size: 18 }), `申诉期至 ${end}：机构医保负责人可在此之前对该项提出申诉。`);
 }
 
 function answerShown(t) {
