@@ -376,6 +376,14 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
         REGION_READ,
     ),
     "GET /api/rectification/overdue": (simple("GET", "/api/rectification/overdue"), STAFF_LIST),
+    "GET /api/rectification/queue": (
+        simple("GET", "/api/rectification/queue", params={"kind": "answers"}),
+        per_role((OK, OK), (OK, OK), (FORBIDDEN,) * 2, (FORBIDDEN,) * 2),
+    ),
+    "GET /api/desk/counts": (
+        simple("GET", "/api/desk/counts"),
+        per_role((OK, OK), (OK, OK), (FORBIDDEN,) * 2, (FORBIDDEN,) * 2),
+    ),
     "GET /api/rectification/updates": (simple("GET", "/api/rectification/updates"), same(OK)),
     "POST /api/rectification/updates/seen": (simple("POST", "/api/rectification/updates/seen", json={}), same(OK)),
     "GET /api/rectification/escalation-ladder": (simple("GET", "/api/rectification/escalation-ladder"), same(OK)),

@@ -26,6 +26,7 @@ from backend.rectification import (
     documents,
     escalation,
     issuing,
+    queue,
     reading,
     reinspection,
     tasks,
@@ -44,6 +45,7 @@ from backend.rectification.schemas import (
     ObjectionOut,
     OverdueTask,
     PhotoLink,
+    QueuePage,
     ReinspectionIn,
     ReviewIn,
     SeenIn,
@@ -438,6 +440,15 @@ class RectificationController(Controller):
         return await image_response(
             settings, row["thumbnail_key"], thumbnail_type(row["thumbnail_key"])
         )
+
+    @get("/queue", summary="待办（待验收、待处理申诉、待确认通知书）", guards=[require_roles(*SUPERVISORS)])
+    async def review_queue(
+        self, current_user: NamedDependency[CurrentUser], kind: FromQuery[str] = "answers"
+    ) -> QueuePage:
+        """What waits for the bureau in one's region, oldest first: ``kind=answers`` answered
+        tasks waiting for 验收, ``objections`` pending objections, ``drafts`` draft notices to
+        confirm. Each with its institution, notice number, item and days waiting."""
+        return await queue.review_queue(current_user, kind)
 
     @get("/overdue", summary="逾期整改事项", guards=[require_roles(*STAFF)])
     async def overdue(self, current_user: NamedDependency[CurrentUser]) -> list[OverdueTask]:

@@ -93,6 +93,11 @@ async def _institutions(ids: set[UUID]) -> dict[UUID, InstitutionBrief]:
     }
 
 
+async def institutions_brief(ids: set[UUID]) -> dict[UUID, InstitutionBrief]:
+    """The institutions named by ``ids`` as notices and queues show them."""
+    return await _institutions(ids)
+
+
 def _task_columns() -> list[Any]:
     return [
         RectificationTask.all_columns(),

@@ -276,3 +276,37 @@ class VerificationOut(BaseModel):
     issue_date: date
     status: str
     status_label: str
+
+
+class QueueItem(BaseModel):
+    """One thing waiting in the desk's 待办: an answer, an objection or a draft notice."""
+
+    kind: Literal["answer", "objection", "draft"]
+    notice_id: UUID
+    notice_number: str | None
+    task_id: UUID | None = Field(description="the task (answers and objections)")
+    seq: int | None = Field(description="the problem's number on the notice")
+    item_text: str = Field(description="检查内容 of the task; empty for a draft")
+    section_title: str
+    institution: InstitutionBrief
+    since: datetime = Field(description="answered, objected or drafted at")
+    days_waiting: int = Field(description="whole days since `since`, in China")
+    deadline: date | None
+    overdue: bool
+    text: str = Field(description="the report, the objection's reason, or a draft's summary")
+    task_count: int | None = Field(description="a draft's number of problems")
+
+
+class QueuePage(BaseModel):
+    kind: str
+    items: list[QueueItem]
+    total: int
+
+
+class DeskCounts(BaseModel):
+    """The numbers of the desk's navigation."""
+
+    answers: int = Field(description="answers waiting for 验收")
+    objections: int = Field(description="objections waiting for a decision")
+    draft_notices: int = Field(description="draft notices waiting to be confirmed")
+    overdue: int = Field(description="overdue tasks")
