@@ -5,6 +5,7 @@ updates), the offline bundle and the sync queue. These tests drive the modules d
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from backend.pwa_routes import DESK_PREFIXES
 from tests.pwa.conftest import PwaServer, api_login, wait_for_sw
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -218,8 +220,15 @@ async def test_sw_is_served_for_the_whole_origin(pwa_server: PwaServer) -> None:
         "/" + p.relative_to(pwa).as_posix()
         for p in pwa.rglob("*")
         if p.is_file() and p.name != "sw.js" and p.suffix not in {".md", ".txt", ".map"}
+        and not p.relative_to(pwa).as_posix().startswith(DESK_PREFIXES)
     }
     assert urls == expected
+    # The desk is loaded only by desk users and is not part of the inspector's offline shell.
+    assert not any(u.startswith(("/js/views/desk/", "/css/desk.css", "/vendor/desk/")) for u in urls)
+    assert (pwa / "js/views/desk/shell.js").exists()
+    shell_gzip = sum(len(gzip.compress((pwa / u.lstrip("/")).read_bytes(), 6)) for u in urls)
+    shell_gzip += len(gzip.compress(response.content, 6))
+    assert shell_gzip <= 300 * 1024, f"offline shell is {shell_gzip / 1024:.1f} KB gzip (limit 300 KB)"
     assert {
         "/index.html",
         "/manifest.webmanifest",
