@@ -46,6 +46,8 @@ PUBLIC = {
     "GET /api/public/notices/verify/{token:str}",
     "GET /sw.js",
     "GET /s/{token:str}",
+    # The 公示 of a 双随机 draw and its CSV (see tests/planning).
+    "GET /public/draws/{ref:str}",
 }
 
 
@@ -184,6 +186,30 @@ async def _revoke(world: World, role: str, tenant: str):
     return "POST", f"/api/admin/sessions/{login.json()['session_id']}/revoke", {}
 
 
+async def _revoke_devices(world: World, role: str, tenant: str):
+    return "POST", f"/api/admin/users/{await _throwaway_user(world)}/revoke-devices", {}
+
+
+async def _checklist_version(world: World, role: str, tenant: str):
+    from backend.checklists.tables import ChecklistVersion
+
+    row = await ChecklistVersion.select(ChecklistVersion.id).first()
+    return "GET", f"/api/admin/checklists/{row['id']}", {}
+
+
+async def _upload_checklist(world: World, role: str, tenant: str):
+    # The shipped file again: loaded already, so the admin's upload changes nothing.
+    from backend.settings import REPO_ROOT
+
+    data = (REPO_ROOT / "checklists" / "pharmacy-routine.v1.yaml").read_bytes()
+    return "POST", "/api/admin/checklists", {"files": {"file": ("pharmacy-routine.v1.yaml", data)}}
+
+
+# Admin writes below are sent with a bad value: let through (422), they store nothing.
+_BAD_IMPORT = "机构编码,机构名称,机构类型,所属地区\r\nM1,矩阵,pharmacy,000000\r\n".encode()
+_BAD_INSTITUTION = {"code": "M1", "name": "矩阵", "type": "pharmacy", "region_code": "000000"}
+
+
 async def _logout(world: World, role: str, tenant: str):
     # With a token of its own, so that the role's shared token stays valid for the other rows.
     login = await world.client.post("/api/auth/login", json={"username": role, "password": demo_password()})
@@ -258,6 +284,56 @@ async def _rect_photo(world: World, role: str, tenant: str):
     }
 
 
+# --- planning: relations (回避), draws, bulk routine plans --------------------------------------
+
+_REGION = {"own": "371002", "foreign": "371003"}
+_DRAWS: dict[str, str] = {}
+
+
+def _pool_body(tenant: str, **extra: Any) -> dict[str, Any]:
+    return {"region": _REGION[tenant], "institution_types": ["tcm_clinic"], "window_start": "2027-06-01",
+            "window_end": "2027-06-05", "seed": "matrix", **extra}
+
+
+async def _relation_create(world: World, role: str, tenant: str):
+    from backend.planning.tables import InspectorRelation
+
+    inspector, code = ("inspector", "H37100200004") if tenant == "own" else ("inspector3", "H37100300004")
+    inst = await institution_id(code)
+    await InspectorRelation.delete().where(InspectorRelation.institution == inst)
+    return "POST", "/api/inspector-relations", {"json": {"inspector": inspector, "institution_id": inst, "reason": "矩阵测试"}}
+
+
+async def _relation_delete(world: World, role: str, tenant: str):
+    from backend.accounts.tables import User
+    from backend.planning.tables import InspectorRelation
+
+    username, code = ("inspector2", "H37100200005") if tenant == "own" else ("inspector4", "H37100300005")
+    inst = await institution_id(code)
+    user = await User.select(User.id).where(User.username == username).first()
+    await InspectorRelation.delete().where(InspectorRelation.institution == inst)
+    relation = InspectorRelation(inspector=user["id"], institution=inst, reason="矩阵测试")
+    await relation.save()
+    return "DELETE", f"/api/inspector-relations/{relation.id}", {}
+
+
+def _draw_call(path: str, **extra: Any) -> Call:
+    async def call(world: World, role: str, tenant: str) -> tuple[str, str, dict[str, Any]]:
+        return "POST", path, {"json": _pool_body(tenant, **extra)}
+
+    return call
+
+
+async def _draw_get(world: World, role: str, tenant: str):
+    if tenant not in _DRAWS:
+        response = await world.client.post(
+            "/api/draws", json=_pool_body(tenant, count=1, title="矩阵测试"), headers=world.headers["admin"]
+        )
+        assert response.status_code == 201, response.text
+        _DRAWS[tenant] = response.json()["id"]
+    return "GET", f"/api/draws/{_DRAWS[tenant]}", {}
+
+
 def same(expect: Any) -> dict[str, tuple[Any, Any]]:
     return {role: (expect, expect) for role in ROLES}
 
@@ -272,6 +348,7 @@ REGION_STAFF = per_role((OK, OK), (OK, HIDDEN), (OK, HIDDEN), (FORBIDDEN,) * 2)
 INSPECTOR_WRITE = per_role((FORBIDDEN,) * 2, (FORBIDDEN,) * 2, (OK, HIDDEN), (FORBIDDEN,) * 2)
 PLANNERS = per_role((OK, OK), (OK, HIDDEN), (FORBIDDEN,) * 2, (FORBIDDEN,) * 2)
 STAFF_LIST = per_role((OK, OK), (OK, OK), (OK, OK), (FORBIDDEN,) * 2)
+PLANNER_LIST = per_role((OK, OK), (OK, OK), (FORBIDDEN,) * 2, (FORBIDDEN,) * 2)
 MANAGER_WRITE = per_role((FORBIDDEN,) * 2, (FORBIDDEN,) * 2, (FORBIDDEN,) * 2, (OK, HIDDEN))
 
 MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
@@ -282,6 +359,37 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
     "PATCH /api/admin/users/{username:str}": (_patch_user, ADMIN_ONLY),
     "GET /api/admin/sessions": (simple("GET", "/api/admin/sessions"), ADMIN_ONLY),
     "POST /api/admin/sessions/{session_id:uuid}/revoke": (_revoke, ADMIN_ONLY),
+    "POST /api/admin/users/{username:str}/revoke-devices": (_revoke_devices, ADMIN_ONLY),
+    "POST /api/admin/institutions": (
+        simple("POST", "/api/admin/institutions", json=_BAD_INSTITUTION),
+        ADMIN_ONLY,
+    ),
+    "POST /api/admin/institutions/import": (
+        simple("POST", "/api/admin/institutions/import", files={"file": ("m.csv", _BAD_IMPORT)}),
+        ADMIN_ONLY,
+    ),
+    "GET /api/admin/institutions/import-template.xlsx": (
+        simple("GET", "/api/admin/institutions/import-template.xlsx"),
+        ADMIN_ONLY,
+    ),
+    "GET /api/admin/regions": (simple("GET", "/api/admin/regions"), ADMIN_ONLY),
+    "POST /api/admin/regions": (
+        simple("POST", "/api/admin/regions", json={"code": "x", "name": "矩阵", "office_short_name": "矩"}),
+        ADMIN_ONLY,
+    ),
+    "PATCH /api/admin/regions/{code:str}": (
+        simple("PATCH", "/api/admin/regions/371002", json={"office_short_name": "环翠"}),
+        ADMIN_ONLY,
+    ),
+    "GET /api/admin/regions/{code:str}/posters.pdf": (
+        simple("GET", "/api/admin/regions/371082/posters.pdf"),
+        ADMIN_ONLY,
+    ),
+    "GET /api/admin/checklists": (simple("GET", "/api/admin/checklists"), ADMIN_ONLY),
+    "GET /api/admin/checklists/{version_id:uuid}": (_checklist_version, ADMIN_ONLY),
+    "POST /api/admin/checklists": (_upload_checklist, ADMIN_ONLY),
+    "GET /api/admin/audit": (simple("GET", "/api/admin/audit"), ADMIN_ONLY),
+    "GET /api/admin/audit/actions": (simple("GET", "/api/admin/audit/actions"), ADMIN_ONLY),
     "GET /api/assignments": (simple("GET", "/api/assignments"), STAFF_LIST),
     "POST /api/assignments": (_create_assignment, PLANNERS),
     "GET /api/assignments/{assignment_id:uuid}": (simple("GET", "/api/assignments/{assignment}"), REGION_STAFF),
@@ -387,6 +495,15 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
     "GET /api/rectification/updates": (simple("GET", "/api/rectification/updates"), same(OK)),
     "POST /api/rectification/updates/seen": (simple("POST", "/api/rectification/updates/seen", json={}), same(OK)),
     "GET /api/rectification/escalation-ladder": (simple("GET", "/api/rectification/escalation-ladder"), same(OK)),
+    "GET /api/inspector-relations": (simple("GET", "/api/inspector-relations"), PLANNER_LIST),
+    "POST /api/inspector-relations": (_relation_create, PLANNERS),
+    "DELETE /api/inspector-relations/{relation_id:uuid}": (_relation_delete, PLANNERS),
+    "POST /api/draws/preview": (_draw_call("/api/draws/preview", count=1), PLANNERS),
+    "POST /api/draws": (_draw_call("/api/draws", count=1, title="矩阵测试"), PLANNERS),
+    "GET /api/draws": (simple("GET", "/api/draws"), PLANNER_LIST),
+    "GET /api/draws/{draw_id:uuid}": (_draw_get, PLANNERS),
+    "POST /api/assignments/bulk/preview": (_draw_call("/api/assignments/bulk/preview"), PLANNERS),
+    "POST /api/assignments/bulk": (_draw_call("/api/assignments/bulk"), PLANNERS),
 }
 
 
