@@ -1,5 +1,6 @@
 """Demo data: one city with three counties, about 30 institutions of every type, physicians,
-users for every role and a few assignments, so that a new user can try every screen.
+users for every role and a few assignments, so that a new user can try every screen; and a few
+submitted inspections whose notices wait on the bureau's desk (see backend.rectification.demo).
 
 Demo accounts share one password, taken from ``YIBAO_DEMO_PASSWORD`` or, when unset, a default
 that the run command prints. Demo data is refused in production mode.
@@ -21,6 +22,7 @@ from backend.db import write_transaction
 from backend.errors import Conflict
 from backend.inspections.tables import Assignment, AssignmentInspector, AssignmentKind
 from backend.institutions.tables import Institution, InstitutionType, Physician, Region
+from backend.planning.tables import InspectorRelation
 from backend.settings import Settings
 
 DEFAULT_DEMO_PASSWORD = "demo2026"
@@ -100,6 +102,9 @@ USERS: list[tuple[str, str, Role, str | None, str | None]] = [
     ("inspector4", "杨磊", Role.inspector, "371003", None),
     ("inspector5", "赵敏", Role.inspector, "371082", None),
     ("inspector6", "黄涛", Role.inspector, "371082", None),
+    # City-level inspectors cover every county: with them 双随机 draws form cross-county pairs.
+    ("inspector.city", "马晓东（市局）", Role.inspector, CITY_CODE, None),
+    ("inspector.city2", "郑海燕（市局）", Role.inspector, CITY_CODE, None),
     ("manager", "周丽（医保办）", Role.manager, None, "威海海滨人民医院"),
     ("manager.clinic", "吴强", Role.manager, None, "环翠区仁和诊所"),
     ("manager.pharmacy", "徐娟", Role.manager, None, "威海百草大药房环翠店"),
@@ -248,6 +253,14 @@ async def create_demo_data(settings: Settings, today: date | None = None) -> boo
             await user.save()
             users[username] = user
 
+        # A recorded relation (回避): 刘芳 is never drawn for the pharmacy her spouse works at.
+        await InspectorRelation(
+            inspector=users["inspector2"].id,
+            institution=institutions["环翠区民生大药房"].id,
+            reason="配偶在该药店任职",
+            created_by=users["supervisor"].id,
+        ).save()
+
         for inst_name, team, start, days, kind in ASSIGNMENTS:
             inst = institutions[inst_name]
             checklist_id = CHECKLIST_FOR_TYPE[InstitutionType(inst.type)]
@@ -281,4 +294,11 @@ async def create_demo_data(settings: Settings, today: date | None = None) -> boo
                 "users": len(users),
             },
         )
+    if len(versions) == len(set(CHECKLIST_FOR_TYPE.values())):
+        # Work on the bureau's desk: notices with answers to accept, an objection, an overdue
+        # notice (made through the real services, after the rows above are committed).
+        from backend.rectification.demo import create_demo_rectifications
+        from backend.storage import get_file_store
+
+        await create_demo_rectifications(get_file_store(settings), today)
     return True
