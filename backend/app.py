@@ -33,6 +33,12 @@ from backend.inspections.images import ImageLimits
 from backend.institutions.admin_controllers import AdminInstitutionController
 from backend.institutions.controllers import InstitutionController
 from backend.logs import log_unexpected_exception, structlog_plugin
+from backend.planning.controllers import (
+    BulkAssignmentController,
+    DrawController,
+    InspectorRelationController,
+)
+from backend.planning.public import PublicDrawController
 from backend.pwa_routes import PWA_ROUTES
 from backend.rectification.controllers import (
     NoticeController,
@@ -42,6 +48,7 @@ from backend.rectification.controllers import (
 from backend.rectification.public import PublicVerificationController
 from backend.desk.controllers import DeskController
 from backend.settings import REPO_ROOT, Settings, get_settings
+from backend.tracking.controllers import ArchiveController, DashboardController, ExportController
 
 PWA_DIR = REPO_ROOT / "pwa"  # the default of YIBAO_PWA_DIR (settings.pwa_dir)
 ASSETS_DIR = Path(__file__).parent / "static"
@@ -131,6 +138,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TaskController,
             RectificationController,
             PublicVerificationController,
+            DashboardController,
+            ExportController,
+            ArchiveController,
+            InspectorRelationController,
+            DrawController,
+            BulkAssignmentController,
+            PublicDrawController,
             DeskController,
             create_static_files_router(
                 path="/_assets",
