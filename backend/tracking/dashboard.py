@@ -1,0 +1,431 @@
+"""The 看板's numbers: coverage, inspections over time, scores and grades, the most-failed items,
+open and overdue rectifications, escalations, agreement statuses and physicians' points.
+
+Every function takes resolved :class:`~backend.tracking.filters.Filters` and runs one or two
+aggregate queries (see ``docs/tracking.md`` for what each number means and the indexes that
+serve it). Each number has a list behind it in :mod:`backend.tracking.lists`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from backend.checklists.tables import ChecklistVersion
+from backend.inspections.tables import AssignmentKind
+from backend.institutions.tables import (
+    AGREEMENT_STATUS_LABELS,
+    INSTITUTION_TYPE_LABELS,
+    AgreementStatus,
+    InstitutionType,
+)
+from backend.rectification.deadlines import today_in_china
+from backend.rectification.escalation import LADDER
+from backend.rectification.tables import TASK_STATUS_LABELS, TaskStatus
+from backend.tracking.filters import Filters
+from backend.tracking.sql import Query, as_float, as_int, china_date, china_month
+
+GRADES = ("优秀", "良好", "合格", "不合格")
+FULL_POINTS = 12  # a physician's points at the start of a calendar year
+TOP_ITEMS = 10
+LOW_PHYSICIANS = 10
+# Score bands of the distribution chart: [min, max) with the last one closed at 100.
+SCORE_BANDS = tuple((lo, lo + 10) for lo in range(0, 100, 10))
+
+SUBMITTED = "x.status = 'submitted'"
+
+
+def overdue_condition(today_param: str = "{}") -> str:
+    """SQL true for an overdue task ``t`` of notice ``n`` (one ``{}``: today in China).
+
+    The same rule as :func:`backend.rectification.tasks.is_overdue`: an issued notice's task past
+    its deadline and not accepted or withdrawn; a report sent by the deadline that waits for
+    review is not overdue.
+    """
+    return (
+        f"(n.status = 'issued' AND t.status IN ('open', 'answered') AND t.deadline < {today_param}"
+        " AND (t.status = 'open' OR t.answered_at IS NULL"
+        f" OR {china_date('t.answered_at')} > t.deadline))"
+    )
+
+
+OPEN_TASK = "t.status NOT IN ('accepted', 'cancelled')"
+
+
+def _inspections(f: Filters, select: str, *args: Any) -> Query:
+    """``SELECT … FROM`` submitted inspections ``x`` of institutions ``i`` in scope and period
+    (``args``: the values of the SELECT list's placeholders)."""
+    return (
+        Query(
+            f"SELECT {select} FROM inspection x JOIN institution i ON i.id = x.institution", *args
+        )
+        .add(f"WHERE {SUBMITTED}")
+        .extend(f.period("x.submitted_at"))
+        .extend(f.institution_scope())
+    )
+
+
+def _tasks(f: Filters, select: str, *args: Any) -> Query:
+    """``SELECT … FROM`` tasks ``t`` of notices ``n`` issued in the period, in scope."""
+    return (
+        Query(
+            f"SELECT {select} FROM rectification_task t"
+            " JOIN rectification_notice n ON n.id = t.notice"
+            " JOIN institution i ON i.id = n.institution",
+            *args,
+        )
+        .add("WHERE n.issued_at IS NOT NULL")
+        .extend(f.period("n.issued_at"))
+        .extend(f.institution_scope())
+    )
+
+
+async def summary(f: Filters, today: date | None = None) -> dict[str, Any]:
+    """The headline numbers (the contract of ``GET /api/dashboard/summary``)."""
+    today = today or today_in_china()
+    institutions = (
+        await Query(
+            "SELECT i.agreement_status AS status, COUNT(*) AS n FROM institution i WHERE 1 = 1"
+        )
+        .extend(f.institution_scope())
+        .add("GROUP BY i.agreement_status")
+        .rows()
+    )
+    by_agreement = {s.value: 0 for s in AgreementStatus}
+    for r in institutions:
+        by_agreement[r["status"]] = by_agreement.get(r["status"], 0) + as_int(r["n"])
+
+    grades = await _inspections(f, "x.grade AS grade, COUNT(*) AS n").add("GROUP BY x.grade").rows()
+    by_grade = {g: 0 for g in GRADES}
+    for r in grades:
+        if r["grade"] in by_grade:
+            by_grade[r["grade"]] += as_int(r["n"])
+    scored = await _inspections(
+        f, "COUNT(*) AS n, COUNT(DISTINCT x.institution) AS inst, AVG(x.score_total) AS mean"
+    ).one()
+
+    tasks = await _tasks(
+        f,
+        f"COUNT(*) AS total, SUM(CASE WHEN {OPEN_TASK} THEN 1 ELSE 0 END) AS open,"
+        f" SUM(CASE WHEN {overdue_condition()} THEN 1 ELSE 0 END) AS overdue",
+        today,
+    ).one()
+    notices = (
+        await Query(
+            "SELECT n.status AS status, COUNT(*) AS n FROM rectification_notice n"
+            " JOIN institution i ON i.id = n.institution WHERE n.issued_at IS NOT NULL"
+        )
+        .extend(f.period("n.issued_at"))
+        .extend(f.institution_scope())
+        .add("GROUP BY n.status")
+        .rows()
+    )
+    notice_counts = {r["status"]: as_int(r["n"]) for r in notices}
+    escalations = (
+        await Query(
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT e.institution) AS inst"
+            " FROM rectification_escalation e JOIN institution i ON i.id = e.institution WHERE 1 = 1"
+        )
+        .extend(f.period("e.created_at"))
+        .extend(f.institution_scope())
+        .one()
+    )
+    inspections = as_int(scored.get("n"))
+    return {
+        "filters": f.echo(),
+        "institutions": sum(by_agreement.values()),
+        "inspected_institutions": as_int(scored.get("inst")),
+        "inspections": inspections,
+        "average_score": _round1(as_float(scored.get("mean"))) if inspections else None,
+        "by_grade": by_grade,
+        "tasks": as_int(tasks.get("total")),
+        "tasks_open": as_int(tasks.get("open")),
+        "tasks_overdue": as_int(tasks.get("overdue")),
+        "notices": sum(notice_counts.values()),
+        "notices_open": sum(n for s, n in notice_counts.items() if s != "closed"),
+        "escalations": as_int(escalations.get("n")),
+        "escalated_institutions": as_int(escalations.get("inst")),
+        "agreement": by_agreement,
+    }
+
+
+def _round1(value: float | None) -> float | None:
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if value is None:
+        return None
+    return float(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _coverage(f: Filters, key: str, label: str) -> Query:
+    """Institutions in scope and those with a submitted inspection in the period, by ``key``."""
+    inspected = (
+        Query(f"LEFT JOIN (SELECT DISTINCT x.institution AS id FROM inspection x WHERE {SUBMITTED}")
+        .extend(f.period("x.submitted_at"))
+        .add(") seen ON seen.id = i.id")
+    )
+    return (
+        Query(
+            f"SELECT {key} AS key, {label} AS label, COUNT(*) AS institutions,"
+            " COUNT(seen.id) AS inspected FROM institution i JOIN region r ON r.id = i.region"
+        )
+        .extend(inspected)
+        .add("WHERE 1 = 1")
+        .extend(f.institution_scope())
+        .add(f"GROUP BY {key}, {label} ORDER BY {key}")
+    )
+
+
+async def coverage(f: Filters) -> dict[str, list[dict[str, Any]]]:
+    """Coverage by county (the region an institution belongs to) and by institution type."""
+    by_region = await _coverage(f, "r.code", "r.name").rows()
+    by_type = await _coverage(f, "i.type", "i.type").rows()
+    order = {t.value: n for n, t in enumerate(InstitutionType)}
+    return {
+        "by_region": [
+            {
+                "region": r["key"],
+                "region_name": r["label"],
+                "institutions": as_int(r["institutions"]),
+                "inspected": as_int(r["inspected"]),
+            }
+            for r in by_region
+        ],
+        "by_type": sorted(
+            (
+                {
+                    "type": r["key"],
+                    "type_label": INSTITUTION_TYPE_LABELS.get(r["key"], r["key"]),  # type: ignore[call-overload]
+                    "institutions": as_int(r["institutions"]),
+                    "inspected": as_int(r["inspected"]),
+                }
+                for r in by_type
+            ),
+            key=lambda r: order.get(r["type"], 99),
+        ),
+    }
+
+
+def months_between(start: date, end: date) -> list[str]:
+    """``YYYY-MM`` of every month from ``start``'s to ``end``'s."""
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+async def trend(f: Filters) -> list[dict[str, Any]]:
+    """Submitted inspections per month (China time) with their mean score and grades; every
+    month of the period is present, empty ones with zeros."""
+    month = china_month("x.submitted_at")
+    grade_sums = ", ".join(
+        f"SUM(CASE WHEN x.grade = {{}} THEN 1 ELSE 0 END) AS g{n}" for n in range(len(GRADES))
+    )
+    rows = (
+        await _inspections(
+            f, f"{month} AS month, COUNT(*) AS n, AVG(x.score_total) AS mean, {grade_sums}", *GRADES
+        )
+        .add(f"GROUP BY {month}")
+        .rows()
+    )
+    found = {r["month"]: r for r in rows}
+    out = []
+    for key in months_between(f.start, f.end):
+        r = found.get(key)
+        out.append(
+            {
+                "month": key,
+                "inspections": as_int(r["n"]) if r else 0,
+                "average_score": _round1(as_float(r["mean"])) if r else None,
+                "by_grade": {g: as_int(r[f"g{n}"]) if r else 0 for n, g in enumerate(GRADES)},
+            }
+        )
+    return out
+
+
+def score_band(label: str) -> tuple[float, float] | None:
+    """``"60-70"`` → (60, 70); None when it is not one of :data:`SCORE_BANDS`."""
+    for lo, hi in SCORE_BANDS:
+        if label == f"{lo}-{hi}":
+            return float(lo), float(hi)
+    return None
+
+
+async def scores(f: Filters) -> list[dict[str, Any]]:
+    """How many submitted inspections scored in each band of ten points (90–100 closed)."""
+    cases = " ".join(f"WHEN x.score_total >= {lo} THEN {lo}" for lo, _ in reversed(SCORE_BANDS))
+    rows = (
+        await _inspections(f, f"CASE {cases} ELSE 0 END AS band, COUNT(*) AS n")
+        .add("AND x.score_total IS NOT NULL GROUP BY 1")
+        .rows()
+    )
+    counts = {as_int(r["band"]): as_int(r["n"]) for r in rows}
+    return [
+        {"band": f"{lo}-{hi}", "min": lo, "max": hi, "inspections": counts.get(lo, 0)}
+        for lo, hi in SCORE_BANDS
+    ]
+
+
+_ITEM_TEXT: dict[Any, dict[str, tuple[str, str]]] = {}
+
+
+async def item_texts(version_ids: set[Any]) -> dict[Any, dict[str, tuple[str, str]]]:
+    """Per checklist version: item id → (section title, item text). A version's content never
+    changes once loaded, so each worker keeps what it has read."""
+    missing = [v for v in version_ids if v not in _ITEM_TEXT]
+    if missing:
+        for row in (
+            await ChecklistVersion.select(ChecklistVersion.id, ChecklistVersion.content)
+            .where(ChecklistVersion.id.is_in(missing))
+            .output(load_json=True)
+        ):
+            _ITEM_TEXT[row["id"]] = {
+                item["id"]: (section.get("title", ""), item.get("text", ""))
+                for section in (row["content"] or {}).get("sections", [])
+                for item in section.get("items", [])
+            }
+    return {v: _ITEM_TEXT.get(v, {}) for v in version_ids}
+
+
+async def latest_texts(checklist_ids: set[str]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(checklist id, item id) → (section title, text) from the newest version naming the item."""
+    if not checklist_ids:
+        return {}
+    versions = (
+        await ChecklistVersion.select(ChecklistVersion.id, ChecklistVersion.checklist_id)
+        .where(ChecklistVersion.checklist_id.is_in(list(checklist_ids)))
+        .order_by(ChecklistVersion.version)
+    )
+    texts = await item_texts({v["id"] for v in versions})
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for v in versions:  # oldest first: newer versions overwrite
+        for item_id, pair in texts[v["id"]].items():
+            out[(v["checklist_id"], item_id)] = pair
+    return out
+
+
+async def failed_items(f: Filters, limit: int = TOP_ITEMS) -> list[dict[str, Any]]:
+    """The checklist items failed most often in submitted inspections of the period, with how
+    often they were answered (符合 or 不符合) and the share failed."""
+    rows = await (
+        Query(
+            "SELECT cv.checklist_id AS checklist_id, f.item_id AS item_id,"
+            " SUM(CASE WHEN f.result = 'fail' THEN 1 ELSE 0 END) AS failed,"
+            " COUNT(*) AS answered"
+            " FROM finding f JOIN inspection x ON x.id = f.inspection"
+            " JOIN institution i ON i.id = x.institution"
+            " JOIN checklist_version cv ON cv.id = x.checklist"
+            f" WHERE {SUBMITTED} AND f.result IN ('pass', 'fail')"
+        )
+        .extend(f.period("x.submitted_at"))
+        .extend(f.institution_scope())
+        .add("GROUP BY cv.checklist_id, f.item_id")
+        .add("HAVING SUM(CASE WHEN f.result = 'fail' THEN 1 ELSE 0 END) > 0")
+        .add("ORDER BY failed DESC, cv.checklist_id, f.item_id LIMIT {}", limit)
+        .rows()
+    )
+    texts = await latest_texts({r["checklist_id"] for r in rows})
+    out = []
+    for r in rows:
+        section, text = texts.get((r["checklist_id"], r["item_id"]), ("", ""))
+        failed, answered = as_int(r["failed"]), as_int(r["answered"])
+        out.append(
+            {
+                "item": f"{r['checklist_id']}:{r['item_id']}",
+                "checklist_id": r["checklist_id"],
+                "item_id": r["item_id"],
+                "section_title": section,
+                "item_text": text or r["item_id"],
+                "failed": failed,
+                "answered": answered,
+                "fail_rate": round(failed / answered, 3) if answered else 0.0,
+            }
+        )
+    return out
+
+
+async def task_statuses(f: Filters, today: date | None = None) -> list[dict[str, Any]]:
+    """Tasks of notices issued in the period by status, with the overdue ones among them."""
+    today = today or today_in_china()
+    rows = (
+        await _tasks(
+            f,
+            "t.status AS status, COUNT(*) AS n,"
+            f" SUM(CASE WHEN {overdue_condition()} THEN 1 ELSE 0 END) AS overdue",
+            today,
+        )
+        .add("GROUP BY t.status")
+        .rows()
+    )
+    found = {r["status"]: r for r in rows}
+    return [
+        {
+            "status": s.value,
+            "status_label": TASK_STATUS_LABELS[s],
+            "tasks": as_int(found[s.value]["n"]) if s.value in found else 0,
+            "overdue": as_int(found[s.value]["overdue"]) if s.value in found else 0,
+        }
+        for s in TaskStatus
+    ]
+
+
+async def escalations(f: Filters) -> list[dict[str, Any]]:
+    """Escalation steps (处理措施) recorded in the period, by step, in ladder order."""
+    rows = (
+        await Query(
+            "SELECT e.step AS step, COUNT(*) AS n, COUNT(DISTINCT e.institution) AS inst"
+            " FROM rectification_escalation e JOIN institution i ON i.id = e.institution WHERE 1 = 1"
+        )
+        .extend(f.period("e.created_at"))
+        .extend(f.institution_scope())
+        .add("GROUP BY e.step")
+        .rows()
+    )
+    found = {r["step"]: r for r in rows}
+    return [
+        {
+            "step": s.code,
+            "step_label": s.label,
+            "escalations": as_int(found[s.code]["n"]) if s.code in found else 0,
+            "institutions": as_int(found[s.code]["inst"]) if s.code in found else 0,
+        }
+        for s in LADDER
+    ]
+
+
+def agreement(summary_agreement: dict[str, int]) -> list[dict[str, Any]]:
+    """The institutions by agreement status (协议状态), labelled."""
+    return [
+        {
+            "status": s.value,
+            "status_label": AGREEMENT_STATUS_LABELS[s],
+            "institutions": summary_agreement.get(s.value, 0),
+        }
+        for s in AgreementStatus
+    ]
+
+
+async def physicians(f: Filters, limit: int = LOW_PHYSICIANS) -> dict[str, Any]:
+    """医保医师 who have lost points this year (fewer than 12 left), lowest first.
+
+    Points are a yearly balance (``physician.year_points``), not bound to the period.
+    """
+    base = Query(
+        "FROM physician p JOIN institution i ON i.id = p.institution WHERE p.year_points < {}",
+        FULL_POINTS,
+    ).extend(f.institution_scope())
+    count = await Query("SELECT COUNT(*) AS n").extend(base).one()
+    rows = await (
+        Query(
+            "SELECT p.id AS id, p.name AS name, p.department AS department, p.status AS status,"
+            " p.year_points AS year_points, i.id AS institution_id, i.name AS institution_name"
+        )
+        .extend(base)
+        .add("ORDER BY p.year_points, p.name LIMIT {}", limit)
+        .rows()
+    )
+    return {"count": as_int(count.get("n")), "lowest": rows}
+
+
+KIND_ORDER = tuple(k.value for k in AssignmentKind)
