@@ -334,6 +334,15 @@ async def _draw_get(world: World, role: str, tenant: str):
     return "GET", f"/api/draws/{_DRAWS[tenant]}", {}
 
 
+def _tracking(path: str) -> Call:
+    """A tracking route filtered to the tenant's county (a region outside the scope is 404)."""
+
+    async def call(world: World, role: str, tenant: str) -> tuple[str, str, dict[str, Any]]:
+        return "GET", path, {"params": {"region": "371002" if tenant == "own" else "371003"}}
+
+    return call
+
+
 def same(expect: Any) -> dict[str, tuple[Any, Any]]:
     return {role: (expect, expect) for role in ROLES}
 
@@ -495,6 +504,29 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
     "GET /api/rectification/updates": (simple("GET", "/api/rectification/updates"), same(OK)),
     "POST /api/rectification/updates/seen": (simple("POST", "/api/rectification/updates/seen", json={}), same(OK)),
     "GET /api/rectification/escalation-ladder": (simple("GET", "/api/rectification/escalation-ladder"), same(OK)),
+    # 看板, exports and 机构档案 (tests/tracking): own region 环翠区 (371002), foreign 文登区 (371003).
+    "GET /api/dashboard/summary": (_tracking("/api/dashboard/summary"), PLANNERS),
+    "GET /api/dashboard/details": (_tracking("/api/dashboard/details"), PLANNERS),
+    "GET /api/dashboard/list/{what:str}": (_tracking("/api/dashboard/list/inspections"), PLANNERS),
+    **{
+        f"GET /api/exports/{name}": (_tracking(f"/api/exports/{name}"), PLANNERS)
+        for name in (
+            "inspections.xlsx",
+            "inspections.csv",
+            "findings.xlsx",
+            "findings.csv",
+            "rectification-tasks.xlsx",
+            "rectification-tasks.csv",
+        )
+    },
+    "GET /api/institutions/{institution_id:uuid}/archive": (
+        simple("GET", "/api/institutions/{inst}/archive"),
+        PLANNERS,
+    ),
+    "GET /api/institutions/{institution_id:uuid}/history": (
+        simple("GET", "/api/institutions/{inst}/history"),
+        PLANNERS,
+    ),
     "GET /api/inspector-relations": (simple("GET", "/api/inspector-relations"), PLANNER_LIST),
     "POST /api/inspector-relations": (_relation_create, PLANNERS),
     "DELETE /api/inspector-relations/{relation_id:uuid}": (_relation_delete, PLANNERS),
