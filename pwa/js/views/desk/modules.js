@@ -4,6 +4,7 @@
 const STAFF = ["supervisor", "admin"];
 
 export const MODULES = [
+  { id: "admin", label: "系统管理", icon: "database", roles: ["admin"], load: () => import("./admin/index.js") },
 ];
 
 /** The modules a role may open, in navigation order. */
