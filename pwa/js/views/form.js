@@ -529,13 +529,12 @@ export async function render(root, params, app) {
       h("aside.form-aside", h("div.aside-inner", h("div.aside-head", h("b", content.title), overall), rail)),
       h("div.form-main", head, h("div.item-list", cards), sectionNav)),
     scoreBar);
-  document.body.classList.add("has-score-bar");
   // The bar's height varies (a 否决项 line, wrapping on phones): the page keeps that much room
-  // below its last button, so 「填写完成，去签字确认」 is never under the bar.
+  // below its last button, so 「填写完成，去签字确认」 is never under the bar. Set when mounted:
+  // the previous section's cleanup (run after this render) takes its own class and size away.
   const barObserver = new ResizeObserver(() => {
     document.documentElement.style.setProperty("--score-bar-h", `${Math.ceil(scoreBar.getBoundingClientRect().height)}px`);
   });
-  barObserver.observe(scoreBar);
   paintRail();
   paintScore();
 
@@ -543,6 +542,8 @@ export async function render(root, params, app) {
 
   return {
     mounted() {
+      document.body.classList.add("has-score-bar");
+      barObserver.observe(scoreBar);
       const current = root.querySelector(".rail-item[aria-current]");
       if (current) current.scrollIntoView({ block: "nearest", inline: "center" });
       if (params.itemId) {
