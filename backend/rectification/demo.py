@@ -28,6 +28,7 @@ from backend.inspections.schemas import AssignmentCreate, PushRequest
 from backend.inspections.tables import AssignmentKind, PhotoKind
 from backend.institutions.tables import Institution
 from backend.rectification import attachments, deadlines, tasks
+from backend.rectification.reading import overdue_tasks
 from backend.rectification.tables import RectificationNotice, RectificationTask
 from backend.storage import FileStore
 
@@ -309,4 +310,6 @@ async def create_demo_rectifications(store: FileStore, today: date) -> int:
             )
         if case.issued_days_ago:
             await _move_back(notice["id"], case.issued_days_ago)
+    # The first listing records and announces overdue tasks: let that be the demo's own.
+    await overdue_tasks(await _as_user("admin"))
     return made
