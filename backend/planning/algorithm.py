@@ -58,15 +58,19 @@ def pair_inspectors(seed: str, slots: Sequence[Slot]) -> dict[str, tuple[str, st
     """Two distinct inspectors for each slot that has at least two eligible ones, with workloads
     balanced; slots with fewer are left out of the answer (the caller says why).
 
-    Step 4 (greedy): in the slots' order, take the two eligible inspectors with the fewest
-    picks so far, ties broken by the seeded hash ``pair|code|username``.
+    Step 4 (greedy): count each inspector's *breadth*, the number of these slots they are
+    eligible for. In the slots' order, take the two eligible inspectors with the fewest picks so
+    far; ties go to the smaller breadth (keeping widely eligible inspectors, e.g. the city's, free
+    for the institutions few others may take), then to the seeded hash ``pair|code|username``,
+    then to the username.
 
     Step 5 (rebalance): while a chain of replacements can move one pick from an inspector to
-    another with at least two picks fewer (see :func:`_rebalance_once`), apply the first one
-    found. The sum of squared loads falls with each, so this ends. At the end no such chain is
-    left: in particular two inspectors eligible for exactly the same picked institutions differ
-    by at most one pick, and no pick has a member with two or more picks than an eligible
-    inspector left off it.
+    another who has at least two picks fewer, or one pick fewer and a smaller breadth (see
+    :func:`_rebalance_once`), apply the first one found. Each move lowers the sum of squared
+    loads, or keeps it and lowers the sum of load × breadth, so this ends. At the end no such
+    chain is left: in particular two inspectors eligible for exactly the same picked
+    institutions differ by at most one pick, and no pick has a member with two or more picks
+    than an eligible inspector left off it.
 
     Returns:
         code → the pair, usernames in alphabetical order.
@@ -101,15 +105,15 @@ def _rebalance_once(
     loads: dict[str, int],
     breadth: dict[str, int],
 ) -> bool:
-    """Find the first chain of replacements that moves one pick from an inspector ``x`` to one
-    with at least two picks fewer, apply it and say so; False when there is none.
+    """Find the first chain of replacements that moves one pick from an inspector ``x`` to a
+    less busy one (:func:`_better`), apply it and say so; False when there is none.
 
     The chain: ``x`` leaves pick P1 and ``y1`` (eligible for P1, not on it) takes its place;
-    ``y1`` leaves pick P2 and ``y2`` takes it; … until ``yk`` with ``load(yk) <= load(x) - 2``.
-    Only ``x`` (one fewer) and ``yk`` (one more) change load. Searched breadth first: starting
-    inspectors by load descending then username; from an inspector, picks in draw order; in a
-    pick, candidates by load then the seeded hash ``pair|code|username``; each inspector visited
-    once.
+    ``y1`` leaves pick P2 and ``y2`` takes it; … until a ``yk`` better placed than ``x``. Only
+    ``x`` (one fewer) and ``yk`` (one more) change load. Searched breadth first: starting
+    inspectors by load descending, then breadth descending, then username; from an inspector,
+    picks in draw order; in a pick, candidates by load, breadth, the seeded hash
+    ``pair|code|username``, username; each inspector visited once per start.
     """
     order = list(picks)
     for x in sorted(loads, key=lambda u: (-loads[u], -breadth[u], u)):

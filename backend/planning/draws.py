@@ -66,7 +66,9 @@ def _check(data: DrawRequest) -> None:
     if data.count is not None and data.count < 1:
         raise InvalidInput("抽取数量须为不小于 1 的整数", details={"field": "count"})
     if data.proportion is not None and not 0 < data.proportion <= 1:
-        raise InvalidInput("抽取比例须大于 0 且不超过 1（如 0.2 表示 20%）", details={"field": "proportion"})
+        raise InvalidInput(
+            "抽取比例须大于 0 且不超过 1（如 0.2 表示 20%）", details={"field": "proportion"}
+        )
 
 
 def criteria_of(data: DrawRequest, types: list[str], statuses: list[str]) -> dict[str, Any]:
@@ -135,7 +137,9 @@ async def save_draw(user: CurrentUser, data: DrawRequest) -> DrawOut:
         InvalidInput: a rule broken (the message names it).
     """
     if not data.title.strip():
-        raise InvalidInput("请填写抽查事项（如：2026年第二季度定点零售药店双随机抽查）", details={"field": "title"})
+        raise InvalidInput(
+            "请填写抽查事项（如：2026年第二季度定点零售药店双随机抽查）", details={"field": "title"}
+        )
     preview, ctx, staffing, criteria = await _compute(user, data)
     async with write_transaction():
         draw = Draw(
@@ -152,7 +156,9 @@ async def save_draw(user: CurrentUser, data: DrawRequest) -> DrawOut:
         )
         await draw.save()
         items: list[DrawItem] = []
-        seq_of = {code: n for n, code in enumerate(rank_pool(preview.seed, [p["code"] for p in ctx.pool]))}
+        seq_of = {
+            code: n for n, code in enumerate(rank_pool(preview.seed, [p["code"] for p in ctx.pool]))
+        }
         for pick in preview.picks:
             assignment = await create_team_assignment(
                 user,
@@ -348,7 +354,9 @@ async def _assemble(row: dict[str, Any]) -> dict[str, Any]:
             DrawResult(
                 institution_id=r["institution.id"],
                 institution_code=r["institution.code"],
-                assignment_status=ASSIGNMENT_STATUS_LABELS[AssignmentStatus(r["assignment.status"])],
+                assignment_status=ASSIGNMENT_STATUS_LABELS[
+                    AssignmentStatus(r["assignment.status"])
+                ],
                 inspected_on=inspection["submitted_at"].astimezone(CHINA_TZ).date()
                 if submitted and inspection.get("submitted_at")
                 else None,

@@ -47,7 +47,9 @@ def seed_of(raw: str | None) -> str:
 async def resolve_region(user: CurrentUser, code: str) -> dict[str, Any]:
     """The region row by code, if the user may plan in it (404 otherwise, the same for a region
     that does not exist)."""
-    row = await Region.select(Region.id, Region.code, Region.name).where(Region.code == code).first()
+    row = (
+        await Region.select(Region.id, Region.code, Region.name).where(Region.code == code).first()
+    )
     if row is None or (user.role != Role.admin and row["id"] not in (user.region_ids or ())):
         raise NotFound(REGION_NOT_FOUND)
     return row
@@ -263,7 +265,11 @@ def staff(ctx: Context, seed: str, institutions: list[dict[str, Any]]) -> Staffi
         picks=picks,
         unassigned=unassigned,
         inspector_ids={i.username: i.id for i in ctx.roster},
-        checklist_ids={i["id"]: ctx.checklists[i["type"]]["id"] for i in institutions if i["type"] in ctx.checklists},
+        checklist_ids={
+            i["id"]: ctx.checklists[i["type"]]["id"]
+            for i in institutions
+            if i["type"] in ctx.checklists
+        },
     )
 
 

@@ -104,7 +104,10 @@ def _page(found: dict[str, Any]) -> str:
         ("机构类型", types),
         ("检查时间", f"{draw['window_start']:%Y年%m月%d日} 至 {draw['window_end']:%Y年%m月%d日}"),
         ("抽取时间", f"{created:%Y年%m月%d日 %H:%M}"),
-        ("抽取结果", f"从 {len(draw['pool'] or [])} 家机构中抽取 {len(found['picks']) + len(found['unassigned'])} 家"),
+        (
+            "抽取结果",
+            f"从 {len(draw['pool'] or [])} 家机构中抽取 {len(found['picks']) + len(found['unassigned'])} 家",
+        ),
     ]
     cells = "".join(f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts)
     cells += f"<dt>随机种子</dt><dd><code>{html.escape(draw['seed'])}</code></dd>"
@@ -149,15 +152,33 @@ def _csv(found: dict[str, Any]) -> bytes:
     names = publish_inspectors()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    head = ["抽查事项", "随机种子", "序号", "机构编码", "机构名称", "机构类型", "所在地区",
-            "检查开始日期", "检查结束日期"]
+    head = [
+        "抽查事项",
+        "随机种子",
+        "序号",
+        "机构编码",
+        "机构名称",
+        "机构类型",
+        "所在地区",
+        "检查开始日期",
+        "检查结束日期",
+    ]
     if names:
         head.append("检查人员")
     head += ["检查日期", "检查等级", "状态"]
     writer.writerow(head)
     for n, row in enumerate(_rows(found), start=1):
-        values = [draw["title"], draw["seed"], n, row["code"], row["name"], row["type"],
-                  row["region"], draw["window_start"], draw["window_end"]]
+        values = [
+            draw["title"],
+            draw["seed"],
+            n,
+            row["code"],
+            row["name"],
+            row["type"],
+            row["region"],
+            draw["window_start"],
+            draw["window_end"],
+        ]
         if names:
             values.append(row["inspectors"])
         values += [row["inspected_on"], row["grade"], row["status"]]

@@ -47,13 +47,17 @@ def _out(r: dict[str, Any]) -> RelationOut:
     )
 
 
-async def _inspector(user: CurrentUser, username: str, institution: dict[str, Any]) -> dict[str, Any]:
+async def _inspector(
+    user: CurrentUser, username: str, institution: dict[str, Any]
+) -> dict[str, Any]:
     """The inspector by username, if the caller may record a relation for them: an admin for
     anyone; a supervisor for the inspectors of their region and those covering the institution
     (e.g. the city's)."""
-    row = await User.select(User.id, User.username, User.role, User.region).where(
-        User.username == username
-    ).first()
+    row = (
+        await User.select(User.id, User.username, User.role, User.region)
+        .where(User.username == username)
+        .first()
+    )
     if row is None:
         raise NotFound(INSPECTOR_NOT_FOUND, details={"field": "inspector"})
     if user.role != Role.admin:
@@ -77,7 +81,9 @@ async def create_relation(user: CurrentUser, data: RelationCreate) -> RelationOu
     institution = await visible_institution(user, data.institution_id)
     reason = data.reason.strip()
     if not reason:
-        raise InvalidInput("请填写回避原因（如：亲属在该机构任职、曾在该机构工作）", details={"field": "reason"})
+        raise InvalidInput(
+            "请填写回避原因（如：亲属在该机构任职、曾在该机构工作）", details={"field": "reason"}
+        )
     inspector = await _inspector(user, data.inspector.strip(), institution)
     async with write_transaction():
         exists = await InspectorRelation.exists().where(

@@ -1,14 +1,15 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Date
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSONB
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import UUID
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import (
+    JSONB,
+    UUID,
+    Date,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.date import DateNow
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.defaults.uuid import UUID4
@@ -92,13 +93,9 @@ DESCRIPTION = "inspector relations, draws and drawn institutions"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="planning", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="planning", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Draw", tablename="draw", schema=None, columns=None
-    )
+    manager.add_table(class_name="Draw", tablename="draw", schema=None, columns=None)
 
     manager.add_table(
         class_name="InspectorRelation",
@@ -107,9 +104,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="DrawItem", tablename="draw_item", schema=None, columns=None
-    )
+    manager.add_table(class_name="DrawItem", tablename="draw_item", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="Draw",
