@@ -75,7 +75,7 @@ export function noticeLine(entry, { link = true } = {}) {
   const words = n.status === "draft"
     ? [h("b", "整改通知书待监管人员确认后下发")]
     : [h("span", "已下发整改通知书 "), h("b.num.notice-number", n.number || "（未编号）")];
-  const body = [icon("file", { size: 18 }), h("span", words), h("span.chip.neutral.notice-state", noticeState(n))];
+  const body = [icon("file", { size: 18 }), h("span.notice-text", words, " ", h("span.chip.neutral.notice-state", noticeState(n)))];
   return link && n.status !== "draft"
     ? h("a.meta-line.notice-line", { href: `#/m/notice/${n.id}`, dataset: { notice: n.id } }, body, icon("chevronRight", { size: 18 }))
     : h("div.meta-line.notice-line", { dataset: { notice: n.id } }, body);
