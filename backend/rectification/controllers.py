@@ -226,13 +226,14 @@ class NoticeController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> AssignmentOut:
         """Create a 复查 assignment (kind ``reinspection``) for the notice's institution with the
-        same checklist version; its findings will accept or reopen the notice's tasks."""
+        same checklist version; its findings will accept or reopen the notice's tasks. The team
+        is given by ``inspector_ids`` or by ``inspectors`` (usernames), at least two."""
         return await reinspection.plan_reinspection(
             current_user,
             notice_id,
             window_start=data.window_start,
             window_end=data.window_end,
-            inspector_ids=data.inspector_ids,
+            inspector_ids=await reinspection.team_ids(data.inspector_ids, data.inspectors),
             note=data.note,
         )
 

@@ -20,9 +20,10 @@ from typing import Any
 from uuid import UUID
 
 from backend.accounts.auth import CurrentUser, now
+from backend.accounts.tables import Role, User
 from backend.audit.services import Actor, record
 from backend.db import write_transaction
-from backend.errors import Conflict
+from backend.errors import Conflict, InvalidInput
 from backend.inspections import assignments
 from backend.inspections.schemas import AssignmentCreate, AssignmentOut
 from backend.inspections.tables import (
@@ -44,6 +45,32 @@ from backend.rectification.tables import (
 )
 
 OPEN_ASSIGNMENT = (AssignmentStatus.planned.value, AssignmentStatus.in_progress.value)
+
+
+async def team_ids(ids: list[UUID], usernames: list[str]) -> list[UUID]:
+    """The team of a re-inspection, given by user ids or by inspectors' usernames (the desk
+    picks them by name); both may be given and are merged.
+
+    Raises:
+        InvalidInput: a username that names no inspector, or fewer than two people.
+    """
+    team = list(ids)
+    names = list(dict.fromkeys(u.strip() for u in usernames if u.strip()))
+    if names:
+        rows = await User.select(User.id, User.username).where(
+            User.username.is_in(names) & (User.role == Role.inspector.value)
+        )
+        found = {r["username"]: r["id"] for r in rows}
+        unknown = [n for n in names if n not in found]
+        if unknown:
+            raise InvalidInput(
+                f"不是检查人员：{'、'.join(unknown)}", details={"field": "inspectors"}
+            )
+        team += [found[n] for n in names]
+    team = list(dict.fromkeys(team))
+    if len(team) < 2:
+        raise InvalidInput("执法检查人员不得少于两人", details={"field": "inspectors"})
+    return team
 
 
 async def plan_reinspection(

@@ -62,7 +62,10 @@ class EscalationIn(Strict):
 class ReinspectionIn(Strict):
     window_start: date
     window_end: date
-    inspector_ids: list[UUID] = Field(min_length=2, max_length=10)
+    inspector_ids: list[UUID] = Field(default_factory=list, max_length=10)
+    inspectors: list[str] = Field(
+        default_factory=list, max_length=10, description="usernames, instead of inspector_ids"
+    )
     note: str = Field(default="", max_length=1000)
 
 

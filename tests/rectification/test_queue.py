@@ -174,3 +174,19 @@ async def test_escalation_records_date_and_document(client: httpx.AsyncClient, l
     )
     assert suspend.status_code == 201 and suspend.json()["agreement_after"] == "suspended"
     assert suspend.json()["decided_on"] == str(today_in_china())
+
+
+async def test_reinspection_team_by_username(client: httpx.AsyncClient, login) -> None:
+    supervisor = await login("supervisor.huancui")
+    tenant = await make_tenant(client, login)
+    result = await submit(client, login, tenant, fails={"signage.complaint": {}})
+    notice = await notice_of(client, supervisor, result["inspection_id"])
+    url = f"/api/rectification/notices/{notice['id']}/reinspection"
+    window = {"window_start": str(today_in_china()), "window_end": str(today_in_china() + timedelta(days=3))}
+    for team, message in ((["inspector"], "执法检查人员不得少于两人"), (["inspector", "nobody"], "不是检查人员：nobody")):
+        refused = await client.post(url, json={**window, "inspectors": team}, headers=supervisor)
+        assert refused.status_code == 422 and refused.json()["detail"] == message
+    planned = await client.post(url, json={**window, "inspectors": ["inspector", "inspector2"]}, headers=supervisor)
+    assert planned.status_code == 201, planned.text
+    assert planned.json()["kind"] == "reinspection"
+    assert sorted(p["username"] for p in planned.json()["inspectors"]) == ["inspector", "inspector2"]
