@@ -37,6 +37,7 @@ from backend.planning.controllers import (
     BulkAssignmentController,
     DrawController,
     InspectorRelationController,
+    PlanningOptionsController,
 )
 from backend.planning.public import PublicDrawController
 from backend.pwa_routes import PWA_ROUTES
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             InspectorRelationController,
             DrawController,
             BulkAssignmentController,
+            PlanningOptionsController,
             PublicDrawController,
             DeskController,
             create_static_files_router(

@@ -3,6 +3,7 @@ region and admins)."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, delete, get, post
@@ -13,6 +14,7 @@ from backend.accounts.auth import CurrentUser
 from backend.accounts.tables import Role
 from backend.errors import InvalidInput
 from backend.planning import draws, relations, routine
+from backend.planning.options import planning_options
 from backend.planning.schemas import (
     DrawOut,
     DrawPreview,
@@ -118,3 +120,14 @@ class BulkAssignmentController(Controller):
     ) -> RoutineOut:
         """Create the routine assignments the preview showed (same seed: same pairs) (201)."""
         return await routine.save_routine(current_user, data)
+
+
+class PlanningOptionsController(Controller):
+    path = "/api/planning"
+    tags = ["检查计划"]
+    guards = [PLANNERS]
+
+    @get("/options", summary="检查计划的可选项（地区、检查人员、检查表）")
+    async def options(self, current_user: NamedDependency[CurrentUser]) -> dict[str, Any]:
+        """Regions one plans in, inspectors who may be put on a team there, checklist versions."""
+        return await planning_options(current_user)

@@ -313,7 +313,7 @@ async def test_workloads_are_balanced(client: httpx.AsyncClient, login, world: D
 async def test_not_inspected_since_leaves_out_recently_inspected_institutions(
     client: httpx.AsyncClient, login, world: DrawWorld
 ) -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC, date, datetime
 
     from backend.checklists.tables import ChecklistVersion
     from backend.inspections.tables import Inspection
@@ -328,8 +328,8 @@ async def test_not_inspected_since_leaves_out_recently_inspected_institutions(
     assignment = Assignment(
         institution=inst["id"],
         checklist=checklist["id"],
-        window_start="2027-01-01",
-        window_end="2027-01-02",
+        window_start=date(2027, 1, 1),
+        window_end=date(2027, 1, 2),
     )
     await assignment.save()
     await Inspection(

@@ -242,3 +242,22 @@ async def test_an_unknown_draw_has_no_public_page(
     ):
         response = await client.get(path)
         assert response.status_code == 404 and "未找到" in response.text
+
+
+async def test_planning_options_offer_the_callers_regions_inspectors_and_checklists(
+    client: httpx.AsyncClient, login, world: DrawWorld
+) -> None:
+    county = (await client.get("/api/planning/options", headers=await login("sup.draw.a"))).json()
+    assert [r["code"] for r in county["regions"]] == ["379801"]
+    # 甲县's inspectors (the disabled one marked) and the city's, never 乙县's or the demo city's.
+    names = {i["username"]: i["is_active"] for i in county["inspectors"]}
+    assert names == {"dr.a1": True, "dr.a2": True, "dr.a3": False, "dr.c1": True, "dr.c2": True}
+    assert {"pharmacy-routine", "clinic-routine"} <= {
+        c["checklist_id"] for c in county["checklists"]
+    }
+    city = (await client.get("/api/planning/options", headers=await login("sup.draw"))).json()
+    assert [r["code"] for r in city["regions"]] == ["379800", "379801", "379802"]
+    assert "dr.b1" in {i["username"] for i in city["inspectors"]}
+    assert (
+        await client.get("/api/planning/options", headers=await login("inspector"))
+    ).status_code == 403
