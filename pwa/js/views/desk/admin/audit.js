@@ -11,6 +11,7 @@ const LIMIT = 50;
 const ENTITY_LABELS = {
   user: "用户", device_session: "设备会话", institution: "机构", institution_import: "机构导入",
   region: "地区", checklist_version: "检查表版本", assignment: "检查任务", inspection: "检查",
+  rectification_notice: "整改通知书", rectification_task: "整改事项", draw: "双随机抽取", photo: "照片",
 };
 const ACTION_LABELS = {
   "user.create": "创建用户", "user.update": "修改用户", "auth.revoke": "吊销设备会话",
@@ -18,6 +19,17 @@ const ACTION_LABELS = {
   "institution.create": "新建机构", "institution.update": "修改机构", "institution.import": "导入机构",
   "institution.set_agreement_status": "变更协议状态", "institution.rotate_qr": "更换检查码",
   "region.create": "新建地区", "region.update": "修改地区", "checklist.load": "载入检查表",
+  "auth.login": "登录", "auth.logout": "退出登录",
+  "assignment.create": "新建检查任务", "assignment.bulk_create": "批量新建检查任务", "assignment.cancel": "取消检查任务",
+  "draw.create": "双随机抽取", "inspector_relation.create": "登记回避关系", "inspector_relation.delete": "删除回避关系",
+  "inspection.create": "新建检查", "inspection.update": "更新检查", "inspection.submit": "提交检查", "photo.upload": "上传照片",
+  "rectification_notice.create": "生成整改通知书", "rectification_notice.issue": "签发整改通知书",
+  "rectification_notice.close": "整改通知书办结", "rectification_notice.reopen": "整改通知书重新打开",
+  "rectification_notice.escalate": "处理措施", "rectification_notice.plan_reinspection": "安排复查",
+  "rectification_task.answer": "提交整改报告", "rectification_task.comment": "留言", "rectification_task.reject": "退回",
+  "rectification_task.accept": "验收通过", "rectification_task.object": "申诉", "rectification_task.decide_objection": "处理申诉",
+  "rectification_task.upload_photo": "上传整改照片", "rectification_task.overdue": "整改逾期",
+  "demo.create": "生成演示数据",
 };
 
 function changeText(e) {
@@ -64,7 +76,7 @@ export async function render(el, ctx) {
     rows: page.items,
     empty: "没有符合条件的记录",
     columns: [
-      { key: "at", label: "时间", width: "9.5em", render: (e) => dateTime(e.at) },
+      { key: "at", label: "时间", width: "10em", cls: "d-nowrap", render: (e) => dateTime(e.at) },
       { key: "actor_username", label: "用户", width: "8em", render: (e) => h("span", e.actor_username || "系统", e.actor_role ? h("span.d-hint", ` ${ROLE_LABELS[e.actor_role] || e.actor_role}`) : null) },
       { key: "action", label: "操作", width: "9em", render: (e) => h("span", { title: e.action }, ACTION_LABELS[e.action] || e.action) },
       { key: "entity", label: "对象", width: "12em", render: (e) => h("a", { href: `#/desk/admin/audit?entity_type=${encodeURIComponent(e.entity_type)}&entity_id=${encodeURIComponent(e.entity_id)}`, title: e.entity_id },

@@ -95,7 +95,7 @@ export async function render(el, ctx) {
       { key: "applies_to", label: "适用机构", render: (v) => v.applies_to.map((t) => TYPE_LABELS[t] || t).join("、") },
       { key: "item_count", label: "检查项", num: true, width: "5em" },
       { key: "content_hash", label: "内容哈希", render: (v) => h("code", { title: v.content_hash }, v.content_hash.replace(/^sha256:/, "").slice(0, 12)) },
-      { key: "loaded_at", label: "载入时间", width: "9em", render: (v) => dateTime(v.loaded_at) },
+      { key: "loaded_at", label: "载入时间", width: "10em", cls: "d-nowrap", render: (v) => dateTime(v.loaded_at) },
     ],
   }));
   drawTable(ctx.query.version || null);

@@ -60,12 +60,12 @@ export async function render(el, ctx) {
       { key: "code", label: "机构编码", width: "10em" },
       { key: "name", label: "机构名称" },
       { key: "region_name", label: "地区", width: "6em" },
-      { key: "updated_at", label: "更新时间", width: "9em", render: (i) => dateTime(i.updated_at) },
+      { key: "updated_at", label: "更新时间", width: "10em", cls: "d-nowrap", render: (i) => dateTime(i.updated_at) },
       { key: "actions", label: "操作", width: "14em", render: (inst) => h("span.d-row-actions",
         h("button.btn.secondary.small", { type: "button", onclick: async () => {
           try { await download(`/api/institutions/${inst.id}/poster.png`, `检查码海报-${inst.code}.png`); } catch (error) { formMessage(rowMsg, errorText(error)); }
         } }, "下载海报"),
-        h("button.btn.danger.small", { type: "button", dataset: { rotate: inst.code }, onclick: async () => {
+        h("button.btn.danger-outline.small", { type: "button", dataset: { rotate: inst.code }, onclick: async () => {
           const ok = await confirmDialog({
             title: `更换 ${inst.name} 的检查码？`,
             body: "旧检查码立即失效，已张贴的海报需重新打印张贴。检查人员的平板在下次同步后使用新码。",

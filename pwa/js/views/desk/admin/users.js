@@ -118,7 +118,9 @@ function detailPanel(user, regions, reload) {
   sessionsTable(user.username).then((t) => replace(sessions, t), (e) => replace(sessions, failure(e)));
   const path = `/api/admin/users/${encodeURIComponent(user.username)}`;
   return h("section.d-card.d-user-detail#user-detail",
-    h("div.d-card-head", h("h2", `${user.display_name || user.username}（${user.username}）`), stateCell(user)),
+    h("div.d-card-head", h("h2", `${user.display_name || user.username}（${user.username}）`),
+      h("span.d-row-actions", stateCell(user),
+        h("button.btn.secondary.small#user-detail-close", { type: "button", onclick: (e) => e.target.closest("#user-detail").remove() }, "关闭"))),
     h("p.d-sub", `${ROLE_LABELS[user.role]} · ${scopeText(user)} · 最近登录 ${dateTime(user.last_login_at)}`),
     msg,
     h("div.d-actions",
@@ -184,7 +186,7 @@ export async function render(el, ctx) {
       { key: "role", label: "角色", render: (u) => ROLE_LABELS[u.role] || u.role },
       { key: "scope", label: "范围", render: scopeText },
       { key: "state", label: "状态", render: stateCell },
-      { key: "last_login_at", label: "最近登录", render: (u) => dateTime(u.last_login_at) },
+      { key: "last_login_at", label: "最近登录", cls: "d-nowrap", render: (u) => dateTime(u.last_login_at) },
     ],
   });
   const tableArea = h("div", table());
@@ -199,5 +201,6 @@ export async function render(el, ctx) {
     }));
     createArea.querySelector("input").focus();
   } }, "新建用户");
-  replace(el, h("div.d-toolbar", filters, newButton), notice, createArea, tableArea, detail);
+  // The chosen user's panel sits above the list, where the eye is after the click.
+  replace(el, h("div.d-toolbar", filters, newButton), notice, createArea, detail, tableArea);
 }
