@@ -534,6 +534,7 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
     "POST /api/draws": (_draw_call("/api/draws", count=1, title="矩阵测试"), PLANNERS),
     "GET /api/draws": (simple("GET", "/api/draws"), PLANNER_LIST),
     "GET /api/planning/options": (simple("GET", "/api/planning/options"), PLANNER_LIST),
+    "GET /api/planning/assignments": (simple("GET", "/api/planning/assignments"), PLANNER_LIST),
     "GET /api/draws/{draw_id:uuid}": (_draw_get, PLANNERS),
     "POST /api/assignments/bulk/preview": (_draw_call("/api/assignments/bulk/preview"), PLANNERS),
     "POST /api/assignments/bulk": (_draw_call("/api/assignments/bulk"), PLANNERS),

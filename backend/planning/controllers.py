@@ -3,6 +3,7 @@ region and admins)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from backend.accounts.auth import CurrentUser
 from backend.accounts.tables import Role
 from backend.errors import InvalidInput
 from backend.planning import draws, relations, routine
+from backend.planning.listing import PlannedAssignment, list_planned
 from backend.planning.options import planning_options
 from backend.planning.schemas import (
     DrawOut,
@@ -131,3 +133,23 @@ class PlanningOptionsController(Controller):
     async def options(self, current_user: NamedDependency[CurrentUser]) -> dict[str, Any]:
         """Regions one plans in, inspectors who may be put on a team there, checklist versions."""
         return await planning_options(current_user)
+
+    @get("/assignments", summary="检查计划：本地区检查任务（可筛选）")
+    async def assignments(
+        self,
+        current_user: NamedDependency[CurrentUser],
+        status: FromQuery[str | None] = None,
+        kind: FromQuery[str | None] = None,
+        region: FromQuery[str | None] = None,
+        window_from: FromQuery[date | None] = None,
+        window_to: FromQuery[date | None] = None,
+    ) -> list[PlannedAssignment]:
+        """Assignments of one's region whose window overlaps the dates, with their region."""
+        return await list_planned(
+            current_user,
+            status=status,
+            kind=kind,
+            region=region,
+            window_from=window_from,
+            window_to=window_to,
+        )

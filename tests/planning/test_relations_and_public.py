@@ -261,3 +261,53 @@ async def test_planning_options_offer_the_callers_regions_inspectors_and_checkli
     assert (
         await client.get("/api/planning/options", headers=await login("inspector"))
     ).status_code == 403
+
+
+async def test_planned_assignments_filter_by_region_kind_status_and_window(
+    client: httpx.AsyncClient, login, world: DrawWorld
+) -> None:
+    headers = await login("sup.draw")
+    saved = await client.post(
+        "/api/draws", json=body(region="379802", count=2, seed="列表"), headers=headers
+    )
+    assert saved.status_code == 201, saved.text
+    ids = {p["assignment_id"] for p in saved.json()["picks"]}
+    got = await client.get(
+        "/api/planning/assignments",
+        params={
+            "region": "379802",
+            "kind": "random",
+            "status": "planned",
+            "window_from": "2027-07-15",
+            "window_to": "2027-07-20",
+        },
+        headers=headers,
+    )
+    assert got.status_code == 200, got.text
+    rows = got.json()
+    assert ids <= {r["id"] for r in rows}
+    assert all(r["region_code"] == "379802" and r["kind"] == "random" for r in rows)
+    outside = (
+        await client.get(
+            "/api/planning/assignments", params={"window_from": "2027-08-01"}, headers=headers
+        )
+    ).json()
+    assert not ids & {r["id"] for r in outside}
+    routine = (
+        await client.get(
+            "/api/planning/assignments",
+            params={"kind": "routine", "region": "379802"},
+            headers=headers,
+        )
+    ).json()
+    assert not ids & {r["id"] for r in routine}
+    # Another county's supervisor: 404 for 乙县, none of these in their list.
+    county = await login("sup.draw.a")
+    assert (
+        await client.get("/api/planning/assignments", params={"region": "379802"}, headers=county)
+    ).status_code == 404
+    assert not ids & {
+        r["id"] for r in (await client.get("/api/planning/assignments", headers=county)).json()
+    }
+    bad = await client.get("/api/planning/assignments", params={"kind": "weekly"}, headers=headers)
+    assert bad.status_code == 422 and CJK.search(bad.json()["detail"])
