@@ -253,11 +253,11 @@ async def create_demo_data(settings: Settings, today: date | None = None) -> boo
             await user.save()
             users[username] = user
 
-        # A recorded relation (回避): 刘芳 is never drawn for the pharmacy her spouse works at.
+        # A recorded relation (回避): 马晓东 is never drawn for the hospital he used to work at.
         await InspectorRelation(
-            inspector=users["inspector2"].id,
-            institution=institutions["环翠区民生大药房"].id,
-            reason="配偶在该药店任职",
+            inspector=users["inspector.city"].id,
+            institution=institutions["环翠区康宁骨科医院"].id,
+            reason="曾在该医院任职（2019–2023年）",
             created_by=users["supervisor"].id,
         ).save()
 

@@ -270,6 +270,16 @@ async def create_assignment(user: CurrentUser, data: AssignmentCreate) -> Assign
             problems.append(f"检查人员 {row['username']} 的账户已停用")
         elif not await _covers(row["region"], institution["region"]):
             problems.append(f"检查人员 {row['username']} 不负责该机构所在区域")
+    # 回避: an inspector recorded as related to the institution is never on its team.
+    from backend.planning.tables import InspectorRelation  # planning builds on this module
+
+    for r in await InspectorRelation.select(
+        InspectorRelation.inspector.username, InspectorRelation.reason
+    ).where(
+        (InspectorRelation.institution == institution["id"])
+        & InspectorRelation.inspector.is_in(team_ids)
+    ):
+        problems.append(f"检查人员 {r['inspector.username']} 须回避该机构（{r['reason']}）")
     if problems:
         raise InvalidInput(
             "；".join(problems), details={"field": "inspector_ids", "problems": problems}

@@ -39,6 +39,7 @@ async def planning_options(user: CurrentUser) -> dict[str, Any]:
     ]
     inspectors = [
         {
+            "id": str(r["id"]),
             "username": r["username"],
             "display_name": r["display_name"],
             "region_code": by_id[r["region"]]["code"],
@@ -46,7 +47,7 @@ async def planning_options(user: CurrentUser) -> dict[str, Any]:
             "is_active": r["is_active"],
         }
         for r in await User.select(
-            User.username, User.display_name, User.region, User.is_active
+            User.id, User.username, User.display_name, User.region, User.is_active
         ).where(User.role == Role.inspector.value)
         if r["region"] in scope or r["region"] in above
     ]

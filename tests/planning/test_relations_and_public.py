@@ -311,3 +311,48 @@ async def test_planned_assignments_filter_by_region_kind_status_and_window(
     }
     bad = await client.get("/api/planning/assignments", params={"kind": "weekly"}, headers=headers)
     assert bad.status_code == 422 and CJK.search(bad.json()["detail"])
+
+
+async def test_a_related_inspector_cannot_be_put_on_a_team_by_hand(
+    client: httpx.AsyncClient, login, world: DrawWorld
+) -> None:
+    headers = await login("sup.draw.a")
+    inst = world.institutions["Q37980100005"]
+    r = await client.post(
+        "/api/inspector-relations",
+        json={"inspector": "dr.a1", "institution_id": str(inst["id"]), "reason": "亲属任职"},
+        headers=headers,
+    )
+    assert r.status_code == 201
+    team = [str(world.inspectors[u]["id"]) for u in ("dr.a1", "dr.a2")]
+    before = await Assignment.count()
+    response = await client.post(
+        "/api/assignments",
+        json={
+            "institution_id": str(inst["id"]),
+            "checklist_id": "pharmacy-routine",
+            "window_start": "2027-10-01",
+            "window_end": "2027-10-05",
+            "inspector_ids": team,
+        },
+        headers=headers,
+    )
+    assert (
+        response.status_code == 422
+        and "dr.a1 须回避该机构（亲属任职）" in response.json()["detail"]
+    )
+    assert await Assignment.count() == before
+    team = [str(world.inspectors[u]["id"]) for u in ("dr.c1", "dr.a2")]
+    ok = await client.post(
+        "/api/assignments",
+        json={
+            "institution_id": str(inst["id"]),
+            "checklist_id": "pharmacy-routine",
+            "window_start": "2027-10-01",
+            "window_end": "2027-10-05",
+            "inspector_ids": team,
+            "kind": "special",
+        },
+        headers=headers,
+    )
+    assert ok.status_code == 201, ok.text
