@@ -373,6 +373,10 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
         simple("POST", "/api/admin/institutions", json=_BAD_INSTITUTION),
         ADMIN_ONLY,
     ),
+    "PATCH /api/admin/institutions/{institution_id:uuid}": (
+        simple("PATCH", "/api/admin/institutions/{inst}", json={"contact_phone": "0631-5200000"}),
+        ADMIN_ONLY,
+    ),
     "POST /api/admin/institutions/import": (
         simple("POST", "/api/admin/institutions/import", files={"file": ("m.csv", _BAD_IMPORT)}),
         ADMIN_ONLY,

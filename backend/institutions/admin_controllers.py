@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
+from uuid import UUID
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, patch, post
@@ -21,6 +22,7 @@ from backend.institutions import admin, importing, services
 from backend.institutions.controllers import NO_STORE, _base_url, _detail
 from backend.institutions.schemas import (
     ImportResult,
+    InstitutionAdminUpdate,
     InstitutionCreate,
     InstitutionDetail,
     RegionCreate,
@@ -59,6 +61,21 @@ class AdminInstitutionController(Controller):
         values["region"] = values.pop("region_code")
         new_id = await admin.create_institution(values, current_user.actor)
         return _detail(await services.get_institution(current_user, new_id), current_user)
+
+    @patch("/institutions/{institution_id:uuid}", summary="修改机构（含名称、协议状态及原因）")
+    async def update_institution(
+        self,
+        institution_id: FromPath[UUID],
+        data: JSONBody[InstitutionAdminUpdate],
+        current_user: NamedDependency[CurrentUser],
+    ) -> InstitutionDetail:
+        """The admin's edit form: name, level, address, contact and the agreement status with
+        its reason; only the fields given change, each change audited. 422 for a value not
+        allowed or nothing to change; 404 for an unknown institution."""
+        await services.update_institution(
+            institution_id, current_user.actor, **data.model_dump(exclude_unset=True)
+        )
+        return _detail(await services.get_institution(current_user, institution_id), current_user)
 
     @post("/institutions/import", summary="批量导入定点医药机构（XLSX / CSV）", status_code=200)
     async def import_institutions(

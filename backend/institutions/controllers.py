@@ -255,6 +255,5 @@ class InstitutionController(Controller):
             address=data.address,
             contact_name=data.contact_name,
             contact_phone=data.contact_phone,
-            name=data.name,
         )
         return _detail(await services.get_institution(current_user, institution_id), current_user)

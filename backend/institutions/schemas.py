@@ -96,7 +96,6 @@ class InstitutionUpdate(BaseModel):
     reason: str | None = Field(
         default=None, description="why the agreement status changes (kept in the audit log)"
     )
-    name: str | None = None
     level: str | None = None
     address: str | None = None
     contact_name: str | None = None
@@ -162,3 +161,9 @@ class RegionUpdate(BaseModel):
 
     name: str | None = None
     office_short_name: str | None = None
+
+
+class InstitutionAdminUpdate(InstitutionUpdate):
+    """The admin's edit form: what :class:`InstitutionUpdate` changes, and the name."""
+
+    name: str | None = None

@@ -243,7 +243,7 @@ async def test_edit_name_and_agreement_status_with_reason(
     body = {"code": unique_code("P"), "name": "改名前", "type": "pharmacy", "region_code": county}
     created = (await client.post("/api/admin/institutions", json=body, headers=admin)).json()
     response = await client.patch(
-        f"/api/institutions/{created['id']}",
+        f"/api/admin/institutions/{created['id']}",
         json={"name": "改名后", "agreement_status": "suspended", "reason": "违规未整改"},
         headers=admin,
     )
@@ -257,5 +257,5 @@ async def test_edit_name_and_agreement_status_with_reason(
         "institution.create", "institution.update", "institution.set_agreement_status"
     ]
     assert events[2]["after"]["reason"] == "违规未整改"
-    empty = await client.patch(f"/api/institutions/{created['id']}", json={"name": " "}, headers=admin)
+    empty = await client.patch(f"/api/admin/institutions/{created['id']}", json={"name": " "}, headers=admin)
     assert empty.status_code == 422 and empty.json()["detail"] == "机构名称不能为空"

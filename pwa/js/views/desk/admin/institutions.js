@@ -120,7 +120,7 @@ function editPanel(inst, done) {
     }
     if (!Object.keys(body).length) { formMessage(msg, "没有需要修改的内容"); return; }
     try {
-      done(await patch(`/api/institutions/${inst.id}`, body));
+      done(await patch(`/api/admin/institutions/${inst.id}`, body));
     } catch (error) {
       formMessage(msg, errorText(error));
     }
