@@ -97,6 +97,9 @@ export async function render(root, _params, app) {
       actions.push(h("a.btn.secondary", { href: `#/inspect/${inspection.id}` }, "继续检查"));
       actions.push(h("button.btn.ghost.danger-text", { type: "button", onclick: () => discard(inspection, inst) }, icon("trash", { size: 18 }), "放弃草稿"));
     }
+    if (inspection.state === "synced") {
+      actions.push(h("a.btn.secondary", { href: `#/submit/${inspection.id}` }, "查看检查与整改通知书"));
+    }
     if (inspection.state === "rejected") {
       if (!r || !FINAL_REJECTIONS.has(r.code)) {
         actions.push(h("button.btn.primary.fix-rejected", {
