@@ -112,7 +112,8 @@ async def test_manager_answers_objects_and_reads_rejection(
     card = page.locator(f'.m-notice-card[data-notice="{notice["id"]}"]')
     await card.wait_for()
     assert number in await card.inner_text()
-    assert "待整改" in await card.inner_text()
+    # The state in the API's word (the same on the document and the verification page).
+    assert notice["status_label"] in await card.inner_text()
     assert "剩余" in await card.inner_text() or "逾期" in await card.inner_text()
     assert f"0/{len(FAILS)}" in await card.inner_text()
     await page.locator("#m-updates").wait_for()

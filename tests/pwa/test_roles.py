@@ -311,3 +311,28 @@ async def test_after_sync_photos_and_the_notice_are_shown(page: Any, pwa_server:
         arg=failed_item,
         timeout=15_000,
     )
+
+
+async def test_a_managers_own_actions_are_not_news(page: Any, pwa_server: PwaServer) -> None:
+    from tests.pwa.test_manager_flow import MANAGER, _arrange_notice
+
+    notice = await _arrange_notice(pwa_server)
+    first, second = notice["tasks"][0], notice["tasks"][1]
+    mine = pwa_server.api(
+        "POST", f"/api/rectification/tasks/{first['id']}/comments", username=MANAGER,
+        json={"text": "我方已安排整改"},
+    )
+    assert mine.status_code in (200, 201), mine.text
+    theirs = pwa_server.api(
+        "POST", f"/api/rectification/tasks/{second['id']}/comments", username="supervisor",
+        json={"text": "请补充整改照片"},
+    )
+    assert theirs.status_code in (200, 201), theirs.text
+
+    await page.goto("/")
+    await wait_ready(page)
+    await login(page, MANAGER)
+    await page.wait_for_selector("#m-updates")
+    feed = await page.text_content("#m-updates")
+    assert "请补充整改照片" in feed
+    assert "我方已安排整改" not in feed
