@@ -58,13 +58,11 @@ def pair_inspectors(seed: str, slots: Sequence[Slot]) -> dict[str, tuple[str, st
     """Two distinct inspectors for each slot that has at least two eligible ones, with workloads
     balanced; slots with fewer are left out of the answer (the caller says why).
 
-    Step 4 (greedy): count each inspector's *breadth*, the number of these slots they are
-    eligible for. In the slots' order, take the two eligible inspectors with the fewest picks so
-    far; ties go to the smaller breadth (keeping widely eligible inspectors, e.g. the city's, free
-    for the institutions few others may take), then to the seeded hash ``pair|code|username``,
-    then to the username.
+    Step 4 (greedy): in the slots' order, take the two eligible inspectors with the fewest picks
+    so far, ties broken by the seeded hash ``pair|code|username`` (then the username).
 
-    Step 5 (rebalance): while a chain of replacements can move one pick from an inspector to
+    Step 5 (rebalance): count each inspector's *breadth*, the number of these slots they are
+    eligible for. While a chain of replacements can move one pick from an inspector to
     another who has at least two picks fewer, or one pick fewer and a smaller breadth (see
     :func:`_rebalance_once`), apply the first one found. Each move lowers the sum of squared
     loads, or keeps it and lowers the sum of load × breadth, so this ends. At the end no such
@@ -88,7 +86,7 @@ def pair_inspectors(seed: str, slots: Sequence[Slot]) -> dict[str, tuple[str, st
         for u in names:
             breadth[u] = breadth.get(u, 0) + 1
     for code, names in eligible.items():
-        ranked = sorted(names, key=lambda u: (loads.get(u, 0), breadth[u], *_tie(seed, code, u)))
+        ranked = sorted(names, key=lambda u: (loads.get(u, 0), *_tie(seed, code, u)))
         picks[code] = ranked[:2]
         for u in ranked[:2]:
             loads[u] = loads.get(u, 0) + 1

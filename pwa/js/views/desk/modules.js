@@ -7,6 +7,8 @@ export const MODULES = [
   { id: "todo", label: "待办", icon: "list", roles: STAFF, count: ["answers", "objections", "draft_notices"], load: () => import("./review/todo.js") },
   { id: "overdue", label: "逾期整改", icon: "warning", roles: STAFF, count: "overdue", load: () => import("./review/overdue.js") },
   { id: "notices", label: "整改通知书", icon: "file", roles: STAFF, load: () => import("./review/notices.js") },
+  { id: "plan", label: "检查计划", icon: "calendar", roles: STAFF, load: () => import("./planning/plan.js") },
+  { id: "draws", label: "双随机抽取", icon: "people", roles: STAFF, load: () => import("./planning/draws.js") },
   { id: "admin", label: "系统管理", icon: "database", roles: ["admin"], load: () => import("./admin/index.js") },
 ];
 
