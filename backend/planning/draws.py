@@ -387,6 +387,8 @@ def _out(found: dict[str, Any]) -> DrawOut:
         created_at=row["created_at"],
         created_by=row["created_by.username"],
         criteria=row["criteria"] or {},
+        pool=row["pool"] or [],
+        roster=row["roster"] or [],
         public_url=public_path(row["id"]),
         csv_url=public_path(row["id"]) + ".csv",
         results=found["results"],

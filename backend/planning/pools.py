@@ -121,11 +121,15 @@ class Context:
         return [i for i in self.roster if i.region in lineage]
 
     def roster_snapshot(self) -> list[dict[str, str]]:
-        """The roster as published for a re-run: usernames with their region codes."""
+        """The roster as recorded for a re-run: the usernames (with their region codes) of the
+        active inspectors covering at least one institution of the pool."""
+        covering: set[UUID] = set()
+        for region in {inst["region"] for inst in self.pool}:
+            covering |= self.lineage(region)
         return [
             {"username": i.username, "region": self.regions[i.region]["code"]}
             for i in self.roster
-            if i.region in self.regions
+            if i.region in covering
         ]
 
 

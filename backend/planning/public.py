@@ -138,9 +138,11 @@ def _page(found: dict[str, Any]) -> str:
             f"<dl>{cells}</dl>{table}"
             f'<p><a href="/public/draws/{draw["id"]}.csv">下载 CSV（Excel 可直接打开）</a></p>'
             "<h2>复核方法</h2>"
-            "<p>抽取按公开的算法进行：以随机种子为密钥，对机构池中每家机构的编码计算 HMAC-SHA256，"
-            "按结果排序后取前若干家；检查人员按工作量均衡、回避优先的规则配对。任何人可用上述随机种子、"
-            f"机构池和检查人员名册重新计算，得到相同结果（算法版本 {html.escape(draw['algorithm'])}）。</p>"
+            "<p>抽取按公开的算法进行（算法版本 "
+            f"{html.escape(draw['algorithm'])}）：以随机种子为密钥，对机构池中每家机构的编码计算 "
+            "HMAC-SHA256，按结果从小到大排序后取前若干家。任何人可用上述随机种子和下列机构池重新计算，"
+            "得到相同的抽中机构。检查人员在负责该机构所在地区的在岗人员中随机选派，两人一组，"
+            "工作量均衡，与机构有利害关系的人员一律回避；监督部门可按抽取时登记的检查人员名册复核。</p>"
             f"<details><summary>机构池（{len(draw['pool'] or [])} 家，按机构编码）</summary>"
             f"<p><code>{pool}</code></p></details>"
         ),

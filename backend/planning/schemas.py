@@ -113,6 +113,10 @@ class DrawOut(DrawPreview):
     created_at: datetime
     created_by: str | None = None
     criteria: dict[str, object]
+    pool: list[str] = Field(default_factory=list, description="the pool's institution codes")
+    roster: list[dict[str, str]] = Field(
+        default_factory=list, description="the roster as drawn from: username and region code"
+    )
     public_url: str
     csv_url: str
     results: list[DrawResult] = Field(default_factory=list)

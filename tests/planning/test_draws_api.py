@@ -68,6 +68,9 @@ async def test_same_seed_same_draw_in_preview_and_on_save(
     read = await client.get(f"/api/draws/{draw['id']}", headers=headers)
     assert read.status_code == 200 and _picks(read.json()) == _picks(first)
     assert read.json()["criteria"]["institution_types"] == ["pharmacy"]
+    assert read.json()["pool"] == world.codes("Q379801000")[:6]
+    assert {"username": "dr.c1", "region": "379800"} in read.json()["roster"]
+    assert {r["username"] for r in read.json()["roster"]} == {"dr.a1", "dr.a2", "dr.c1", "dr.c2"}
 
     # One assignment of kind random per pick, with the window and the drawn pair.
     for pick in draw["picks"]:
