@@ -98,7 +98,7 @@ export function historyList(events) {
 /** Everything a reviewer weighs for a task: the finding with its photos, the report with its
  *  photos, the objection, the history, and the notice's document. */
 export function taskEvidence(task, { noticeHref } = {}) {
-  return h("div.d-evidence",
+  return h("div.d-evidence", { dataset: { task: task.id } },
     h("section.d-card.d-finding",
       h("div.d-card-head", h("h2", `第 ${task.seq} 项 · ${task.item_text}`), taskPill(task)),
       h("dl.d-facts",

@@ -115,6 +115,7 @@ export async function render(el, ctx) {
     step.addEventListener("change", sync);
     const submit = h("button.btn.primary#d-step-submit", { type: "submit" }, "记录处理措施");
     const form = h("form.d-inline-form#d-step-form", {
+      novalidate: true,
       onsubmit: async (event) => {
         event.preventDefault();
         const chosen = ladder.find((s) => s.step === step.value);
@@ -175,6 +176,7 @@ export async function render(el, ctx) {
         `${i.display_name || i.username}（${i.region_name}）`)) : h("span.d-hint", "没有可安排的检查人员。"));
     }).catch((error) => replace(people, h("span.d-msg.error", errorText(error))));
     card.append(h("form.d-inline-form#d-re-form", {
+      novalidate: true,
       onsubmit: async (event) => {
         event.preventDefault();
         const chosen = Array.from(people.querySelectorAll("input:checked")).map((c) => c.value);

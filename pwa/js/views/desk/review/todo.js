@@ -103,8 +103,8 @@ export async function render(el, ctx) {
     formMessage(status, message, "ok");
     const values = await get("/api/desk/counts").catch(() => null);
     if (values) { counts = values; replace(tabHolder, tabBar()); }
-    ctx.refreshCounts();
     await select(index);
+    await ctx.refreshCounts();
   }
 
   function decisionBox(title, ...children) {
