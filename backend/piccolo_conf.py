@@ -17,5 +17,6 @@ APP_REGISTRY = AppRegistry(
         "backend.inspections.piccolo_app",
         "backend.rectification.piccolo_app",
         "backend.planning.piccolo_app",
+        "backend.tracking.piccolo_app",
     ]
 )

@@ -82,7 +82,8 @@ class DashboardController(Controller):
         """
         f = await filters.resolve(current_user, region=region, type=type, start=from_, end=to)
         data = await dashboard.summary(f)
-        return Summary(**{**data, "filters": _filters_out(f)})
+        regions = await dashboard.regions_for(current_user.region_ids)
+        return Summary.model_validate({**data, "filters": f.echo(), "regions": regions})
 
     @get("/details", summary="看板：图表数据")
     async def details(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from backend.checklists.tables import ChecklistVersion
 from backend.inspections.tables import AssignmentKind
@@ -429,3 +430,14 @@ async def physicians(f: Filters, limit: int = LOW_PHYSICIANS) -> dict[str, Any]:
 
 
 KIND_ORDER = tuple(k.value for k in AssignmentKind)
+
+
+async def regions_for(region_ids: frozenset[Any] | None) -> list[dict[str, Any]]:
+    """The regions the caller may choose in the 地区 filter (all for an admin), cities first."""
+    from backend.institutions.tables import Region
+
+    query = Region.select(Region.code, Region.name, Region.parent.code.as_alias("parent_code"))
+    if region_ids is not None:
+        query = query.where(Region.id.is_in(list(region_ids) or [UUID(int=0)]))
+    rows = await query.order_by(Region.code)
+    return sorted(rows, key=lambda r: (r["parent_code"] is not None, r["code"]))

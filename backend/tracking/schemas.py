@@ -31,6 +31,12 @@ class FiltersOut(BaseModel):
         return data
 
 
+class RegionChoice(BaseModel):
+    code: str
+    name: str
+    parent_code: str | None
+
+
 class Summary(BaseModel):
     """The 看板's headline numbers for the filters' scope and period."""
 
@@ -48,6 +54,7 @@ class Summary(BaseModel):
     escalations: int = Field(description="期间内记录的处理措施数")
     escalated_institutions: int
     agreement: dict[str, int] = Field(description="范围内机构按协议状态计数")
+    regions: list[RegionChoice] = Field(description="调用者可选的地区（地区筛选项）")
 
 
 class RegionCoverage(BaseModel):
