@@ -9,6 +9,9 @@ export const MODULES = [
   { id: "notices", label: "整改通知书", icon: "file", roles: STAFF, load: () => import("./review/notices.js") },
   { id: "plan", label: "检查计划", icon: "calendar", roles: STAFF, load: () => import("./planning/plan.js") },
   { id: "draws", label: "双随机抽取", icon: "people", roles: STAFF, load: () => import("./planning/draws.js") },
+  { id: "dashboard", label: "看板", icon: "flag", roles: STAFF, load: () => import("./tracking/dashboard.js") },
+  { id: "archive", label: "机构档案", icon: "building", roles: STAFF, load: () => import("./tracking/archive.js") },
+  { id: "exports", label: "导出", icon: "file", roles: STAFF, load: () => import("./tracking/exports.js") },
   { id: "admin", label: "系统管理", icon: "database", roles: ["admin"], load: () => import("./admin/index.js") },
 ];
 
