@@ -80,7 +80,7 @@ export function photoRow(photos, label) {
 export function foundText(found) {
   if (!found) return "不符合";
   const parts = [];
-  if (found.note) parts.push(found.note);
+  if (found.note) parts.push(found.note.replace(/[。；;.\s]+$/u, ""));
   if (found.occurrences !== null && found.occurrences !== undefined) parts.push(`发现 ${found.occurrences} 处`);
   if (found.sampled !== null && found.sampled !== undefined) parts.push(`抽查 ${found.sampled} 份，不符合 ${found.failed ?? 0} 份`);
   return parts.join("；") || "不符合";
@@ -101,7 +101,7 @@ export function taskEvidence(task, { noticeHref } = {}) {
   return h("div.d-evidence", { dataset: { task: task.id } },
     h("section.d-card.d-finding",
       h("div.d-card-head", h("h2", `第 ${task.seq} 项 · ${task.item_text}`), taskPill(task)),
-      h("dl.d-facts",
+      h("dl.d-kv",
         h("div", h("dt", "机构"), h("dd", institutionText(task.institution))),
         h("div", h("dt", "通知书"), h("dd", noticeHref ? h("a", { href: noticeHref }, task.notice_number || "草稿") : (task.notice_number || "草稿"))),
         h("div", h("dt", "检查发现"), h("dd", foundText(task.found))),

@@ -67,7 +67,7 @@ async function detail(el, ctx, id) {
     h("a.d-back", { href: backHref }, "‹ 整改通知书"),
     pageHead(notice.number || "整改通知书（草稿）", `${institutionText(notice.institution)} · ${notice.bureau}`, documentButton(notice)),
     h("section.d-card",
-      h("dl.d-facts.d-facts-wide",
+      h("dl.d-kv.d-kv-wide",
         h("div", h("dt", "状态"), h("dd", noticePill(notice))),
         h("div", h("dt", "检查"), h("dd", `${notice.inspection_kind} · ${dayText(notice.inspection_date)}`)),
         h("div", h("dt", "得分"), h("dd", notice.score_total === null ? "—" : `${notice.score_total} 分 · ${notice.grade || ""}`)),

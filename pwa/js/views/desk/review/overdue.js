@@ -36,10 +36,9 @@ export async function render(el, ctx) {
       onRow: (t) => choose(t.notice_id),
       columns: [
         { key: "days_overdue", label: "逾期天数", num: true, width: "6em", render: (t) => h("strong.d-late", `${t.days_overdue} 天`) },
-        { key: "institution", label: "机构", render: (t) => t.institution.name },
-        { key: "notice_number", label: "通知书", render: (t) => `${t.notice_number} 第 ${t.seq} 项` },
+        { key: "institution", label: "机构 / 通知书", render: (t) => h("div.d-two-lines", h("strong", t.institution.name), h("span.d-hint.d-nowrap", `${t.notice_number} 第 ${t.seq} 项`)) },
         { key: "item_text", label: "整改事项", cls: "d-wrap" },
-        { key: "deadline", label: "整改期限", render: (t) => dayText(t.deadline) },
+        { key: "deadline", label: "整改期限", cls: "d-nowrap", render: (t) => dayText(t.deadline) },
         { key: "escalations", label: "已采取措施", render: (t) => (t.escalations.length ? t.escalations.join("、") : "—") },
       ],
     }));
@@ -78,7 +77,7 @@ export async function render(el, ctx) {
         h("div.d-card-head",
           h("h2", notice.number),
           h("div.d-actions", documentButton(notice), h("a.btn.secondary.small", { href: deskHash(["notices", notice.id]) }, "通知书详情"))),
-        h("dl.d-facts",
+        h("dl.d-kv",
           h("div", h("dt", "机构"), h("dd", institutionText(notice.institution))),
           h("div", h("dt", "协议状态"), h("dd", pill(AGREEMENT_LABELS[agreement] || agreement, agreement === "normal" ? "ok" : "bad"))),
           h("div", h("dt", "逾期事项"), h("dd", `${notice.overdue_count} 项（共 ${notice.task_count} 项，未办结 ${notice.open_count} 项）`)),

@@ -195,7 +195,7 @@ export async function render(el, ctx) {
       h("div.d-evidence",
         h("section.d-card",
           h("div.d-card-head", h("h2", institutionText(notice.institution)), noticePill(notice)),
-          h("dl.d-facts",
+          h("dl.d-kv",
             h("div", h("dt", "检查"), h("dd", `${notice.inspection_kind} · ${dayText(notice.inspection_date)} · ${notice.checklist_title}`)),
             h("div", h("dt", "检查人员"), h("dd", notice.inspectors.join("、") || "—")),
             h("div", h("dt", "得分"), h("dd", notice.score_total === null ? "—" : `${notice.score_total} 分 · ${notice.grade || ""}`))),
