@@ -67,6 +67,11 @@ async def test_supervisor_plans_an_assignment(page: Any, pwa_server: PwaServer) 
     await go(page, "#/desk/plan/calendar?month=2027-03", "#plan-calendar")
     day = page.locator(".d-cal-day[data-date='2027-03-01']")
     assert "环翠区康宁骨科医院" in await day.inner_text()
+    # A day opens the list of that day, filters in the URL.
+    await day.click()
+    await page.wait_for_selector("#plan-table")
+    assert "from=2027-03-01" in page.url and "to=2027-03-01" in page.url
+    assert "环翠区康宁骨科医院" in await page.locator("#plan-table").inner_text()
 
 
 async def test_supervisor_makes_a_bulk_routine_plan(page: Any, pwa_server: PwaServer) -> None:

@@ -5,7 +5,7 @@ import { h, replace } from "../../../ui/dom.js";
 import { get } from "../common/http.js";
 import { failure, field, loading } from "../common/page.js";
 import { dataTable } from "../common/table.js";
-import { formValues } from "../common/url.js";
+import { deskHash, formValues } from "../common/url.js";
 import {
   KIND_LABELS, STATUS_LABELS, TYPE_LABELS, choiceSelect, isoDate, planningOptions, regionSelect, statusPill, windowText,
 } from "./common.js";
@@ -79,7 +79,16 @@ function calendarView(rows, month, ctx) {
     const iso = `${month}-${String(day).padStart(2, "0")}`;
     const items = rows.filter((a) => a.window_start <= iso && a.window_end >= iso);
     const starting = items.filter((a) => a.window_start === iso || day === 1);
-    cells.push(h("div.d-cal-day", { class: iso === today ? "d-cal-today" : null, dataset: { date: iso } },
+    const open = () => ctx.navigate(deskHash(["plan", "list"], { status: ctx.query.status, kind: ctx.query.kind, region: ctx.query.region, from: iso, to: iso }));
+    cells.push(h("div.d-cal-day", {
+      class: iso === today ? "d-cal-today" : null,
+      dataset: { date: iso },
+      role: "link",
+      tabindex: "0",
+      title: `${iso}：${items.length} 项，点击查看列表`,
+      onclick: open,
+      onkeydown: (event) => { if (event.key === "Enter") open(); },
+    },
       h("div.d-cal-date", h("span.num", String(day)), items.length ? h("span.d-cal-n", `${items.length} 项`) : null),
       starting.slice(0, 4).map((a) => h(`div.d-cal-item.d-cal-${a.status}`, { title: `${a.institution.name} · ${a.kind_label} · ${STATUS_LABELS[a.status]}` },
         `${a.institution.name}`)),
@@ -91,7 +100,7 @@ function calendarView(rows, month, ctx) {
       h("button.btn.secondary.small", { type: "button", onclick: () => go(-1) }, "上个月"),
       h("h2", `${y}年${m}月`),
       h("button.btn.secondary.small", { type: "button", onclick: () => go(1) }, "下个月")),
-    h("p.d-hint", "每项显示在时间窗口的开始日；格内数字为当天窗口内的任务数。颜色之外，悬停可见状态文字。"),
+    h("p.d-hint", "每项显示在时间窗口的开始日；格内数字为当天窗口内的任务数。点击日期查看当天的任务列表。"),
     h("div.d-cal-grid", WEEKDAYS.map((w) => h("div.d-cal-head", `周${w}`)), cells),
     h("div.d-cal-legend", Object.entries(STATUS_LABELS).map(([k, v]) => h(`span.d-cal-item.d-cal-${k}`, v))));
 }
