@@ -41,7 +41,7 @@ def validate_command(paths: list[str], out: TextIO | None = None, err: TextIO | 
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     if not paths:
-        print("no checklist files or directories given", file=err)
+        print("未指定检查表文件或目录", file=err)
         return INVALID_INPUT
     result = scan_paths(paths)
     if result.problems:
@@ -49,8 +49,8 @@ def validate_command(paths: list[str], out: TextIO | None = None, err: TextIO | 
             print(problem, file=err)
         files = len({problem.file for problem in result.problems})
         print(
-            f"{_plural(len(result.problems), 'problem')} in {_plural(files, 'file')}; "
-            f"{_plural(len(result.checklists), 'checklist')} valid",
+            f"共 {len(result.problems)} 处问题，涉及 {files} 个文件；"
+            f"{len(result.checklists)} 份检查表有效",
             file=err,
         )
         return INVALID_INPUT
@@ -58,12 +58,11 @@ def validate_command(paths: list[str], out: TextIO | None = None, err: TextIO | 
         checklist = loaded.checklist
         items = sum(len(section.items) for section in checklist.sections)
         print(
-            f"{loaded.path}: {checklist.id} version {checklist.version}, "
-            f"{_plural(len(checklist.sections), 'section')}, {_plural(items, 'item')}, "
-            f"{loaded.content_hash}",
+            f"{loaded.path}: {checklist.id} 第 {checklist.version} 版，"
+            f"{len(checklist.sections)} 个部分，{items} 个检查项，{loaded.content_hash}",
             file=out,
         )
-    print(f"{_plural(len(result.checklists), 'checklist')} valid", file=out)
+    print(f"{len(result.checklists)} 份检查表有效", file=out)
     return OK
 
 
@@ -92,7 +91,7 @@ def score_command(
     except ChecklistInvalid as exc:
         for problem in exc.problems:
             print(problem, file=err)
-        print(f"{checklist_path}: the checklist is invalid; nothing was scored", file=err)
+        print(f"{checklist_path}: 检查表无效，未评分", file=err)
         return INVALID_INPUT
     answers, problems = _read_findings(Path(findings_path))
     if problems:
@@ -116,13 +115,13 @@ def _read_findings(path: Path) -> tuple[list[Answer], list[str]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
-        return [], [f"{path}: cannot read the file: {exc.strerror or exc}"]
+        return [], [f"{path}: 无法读取文件（{exc.strerror or exc}）"]
     except UnicodeDecodeError:
-        return [], [f"{path}: not UTF-8 text"]
+        return [], [f"{path}: 不是 UTF-8 编码的文本；请将文件另存为 UTF-8 编码"]
     except json.JSONDecodeError as exc:
-        return [], [f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"]
+        return [], [f"{path}: line {exc.lineno}, column {exc.colno}: JSON 格式错误（{exc.msg}）"]
     if not isinstance(data, list):
-        return [], [f"{path}: findings must be a JSON list of answers, one per item"]
+        return [], [f"{path}: 检查结果应为 JSON 列表，每个检查项一条"]
     answers: list[Answer] = []
     problems: list[str] = []
     for index, entry in enumerate(data):
@@ -131,7 +130,7 @@ def _read_findings(path: Path) -> tuple[list[Answer], list[str]]:
         except ValidationError as exc:
             # Name the item when the entry says which, so the inspector finds it in the form.
             named = isinstance(entry, dict) and isinstance(entry.get("item"), str)
-            suffix = f" (item '{entry['item']}')" if named else ""
+            suffix = f"（检查项 '{entry['item']}'）" if named else ""
             for error in exc.errors(include_url=False):
                 location = format_path((f"findings[{index}]", *error["loc"]))
                 message = describe_error(error, root=Answer)
@@ -142,9 +141,5 @@ def _read_findings(path: Path) -> tuple[list[Answer], list[str]]:
 def _report(problems: list[str], err: TextIO) -> int:
     for problem in problems:
         print(problem, file=err)
-    print(f"{_plural(len(problems), 'problem')}; nothing was scored", file=err)
+    print(f"共 {len(problems)} 处问题，未评分", file=err)
     return INVALID_INPUT
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

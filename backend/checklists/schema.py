@@ -35,12 +35,11 @@ _ID_PATTERN = re.compile(r"[a-z0-9._-]+")
 
 def _check_id(value: str) -> str:
     if not value:
-        raise PydanticCustomError("id_empty", "must not be empty")
+        raise PydanticCustomError("id_empty", "不能为空")
     if not _ID_PATTERN.fullmatch(value):
         raise PydanticCustomError(
             "id_format",
-            "'{value}' is not a valid id: "
-            "use only lowercase ascii letters, digits, '.', '-' and '_'",
+            "'{value}' 不是有效的 id：只能使用小写英文字母、数字、'.'、'-' 和 '_'",
             {"value": value},
         )
     return value
@@ -49,7 +48,7 @@ def _check_id(value: str) -> str:
 def _check_text(value: str) -> str:
     # Whitespace-only text would print as a blank line on the rectification notice.
     if not value.strip():
-        raise PydanticCustomError("text_empty", "must not be empty")
+        raise PydanticCustomError("text_empty", "不能为空（也不能只有空格）")
     return value
 
 
@@ -117,7 +116,7 @@ class Checklist(_Strict):
                 "checklist_rules",
                 "{details}",
                 {
-                    "details": "; ".join(
+                    "details": "；".join(
                         f"{format_path(loc)}: {message}" for loc, message in problems
                     )
                 },
@@ -168,7 +167,9 @@ def _applies_to_problems(types: object) -> list[tuple[Loc, str]]:
     seen: set[object] = set()
     for index, kind in enumerate(types):
         if isinstance(kind, str) and kind in seen:
-            problems.append((("applies_to", index), f"institution type '{kind}' is listed twice"))
+            problems.append(
+                (("applies_to", index), f"机构类型 '{kind}' 重复列出；每种机构类型只应写一次")
+            )
         seen.add(kind)
     return problems
 
@@ -192,8 +193,8 @@ def _band_problems(bands: object) -> list[tuple[Loc, str]]:
                 problems.append(
                     (
                         ("grade_bands", index, "grade"),
-                        f"duplicate grade '{grade}' "
-                        f"(first at grade_bands[{first_grade_at[grade]}])",
+                        f"等级 '{grade}' 重复（首次出现在 grade_bands[{first_grade_at[grade]}]）；"
+                        "每个等级只应有一个分档",
                     )
                 )
             else:
@@ -204,8 +205,8 @@ def _band_problems(bands: object) -> list[tuple[Loc, str]]:
                 problems.append(
                     (
                         ("grade_bands", index, "min"),
-                        "grade bands must descend by min (highest first): "
-                        f"{_show_number(minimum)} after {_show_number(previous_min)}",
+                        "评级分档应按 min 从高到低严格递减："
+                        f"{_show_number(minimum)} 排在了 {_show_number(previous_min)} 之后",
                     )
                 )
             previous_min = minimum
@@ -215,8 +216,8 @@ def _band_problems(bands: object) -> list[tuple[Loc, str]]:
             problems.append(
                 (
                     ("grade_bands", len(bands) - 1, "min"),
-                    f"the last grade band must have min 0, not {_show_number(last_min)} "
-                    "(every total must get a grade)",
+                    f"最后一个评级分档的 min 应为 0，实际为 {_show_number(last_min)}"
+                    "（这样任何总分都能得到等级）",
                 )
             )
     return problems
@@ -232,7 +233,7 @@ def _section_problems(sections: object) -> list[tuple[Loc, str]]:
         if not isinstance(section, Mapping):
             continue
         section_loc: Loc = ("sections", s_index)
-        problems += _duplicate_id(section.get("id"), section_loc, first_section_at, "section")
+        problems += _duplicate_id(section.get("id"), section_loc, first_section_at, "检查部分")
         items = section.get("items")
         if not isinstance(items, list):
             continue
@@ -240,7 +241,7 @@ def _section_problems(sections: object) -> list[tuple[Loc, str]]:
             if not isinstance(item, Mapping):
                 continue
             item_loc: Loc = (*section_loc, "items", i_index)
-            problems += _duplicate_id(item.get("id"), item_loc, first_item_at, "item")
+            problems += _duplicate_id(item.get("id"), item_loc, first_item_at, "检查项")
             problems += _mode_problems(item, item_loc)
     return problems
 
@@ -254,7 +255,8 @@ def _duplicate_id(
         return [
             (
                 (*loc, "id"),
-                f"duplicate {kind} id '{value}' (first at {format_path(first_at[value])})",
+                f"{kind} id '{value}' 重复（首次出现在 {format_path(first_at[value])}）；"
+                "id 在检查表内应唯一",
             )
         ]
     first_at[value] = loc
@@ -265,12 +267,17 @@ def _mode_problems(item: Mapping[str, object], loc: Loc) -> list[tuple[Loc, str]
     mode = item.get("mode")
     has_per_occurrence = item.get("per_occurrence") is not None
     if mode == "deduct" and not has_per_occurrence:
-        return [((*loc, "per_occurrence"), "per_occurrence is required in deduct mode")]
+        return [
+            (
+                (*loc, "per_occurrence"),
+                "deduct（按处扣分）模式必须填写 per_occurrence（每处扣分）",
+            )
+        ]
     if mode in ("pass_fail", "sample") and has_per_occurrence:
         return [
             (
                 (*loc, "per_occurrence"),
-                f"per_occurrence is only used in deduct mode; remove it from this {mode} item",
+                f"per_occurrence 只用于 deduct 模式；请从这个 {mode} 模式的检查项中删除",
             )
         ]
     return []

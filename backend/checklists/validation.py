@@ -9,6 +9,7 @@ adds the YAML line where it knows it.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +39,11 @@ _CHILD_MODELS: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
     (Section, "items"): Item,
 }
 _MODEL_NAMES: dict[str, str] = {
-    "Checklist": "a checklist",
-    "GradeBand": "a grade band",
-    "Section": "a section",
-    "Item": "an item",
+    "Checklist": "检查表",
+    "GradeBand": "评级分档",
+    "Section": "检查部分",
+    "Item": "检查项",
+    "Answer": "检查结果",
 }
 
 
@@ -59,6 +61,7 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
+        # The location (file, path, "line N") keeps its form: editors and scripts jump to it.
         if not self.path:
             where = f"line {self.line}" if self.line is not None else ""
             return (
@@ -127,17 +130,80 @@ def _parse(text: str, file: str) -> tuple[object, list[Problem], LineMap]:
         return loader.construct_document(node), problems, lines
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        message = f"invalid YAML: {exc.problem or exc.context}"
-        if exc.context and exc.problem:
-            message += f" ({exc.context})"
+        message = f"YAML 格式错误：{_yaml_reason(exc.problem, exc.context)}"
         if mark is not None:
-            message += f", column {mark.column + 1}"
+            message += f"（第 {mark.column + 1} 列）"
         line = mark.line + 1 if mark is not None else None
         return None, [Problem(file, "", message, line)], lines
     except yaml.YAMLError as exc:
-        return None, [Problem(file, "", f"invalid YAML: {exc}")], lines
+        return None, [Problem(file, "", f"YAML 格式错误：{exc}")], lines
     finally:
         loader.dispose()
+
+
+#: PyYAML's most frequent complaints, in words an author can act on; ``{0}`` is the quoted part.
+_YAML_REASONS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"mapping values are not allowed here"),
+        "此处不能出现“键: 值”；多半是缩进不对，或值里有冒号却没加引号",
+    ),
+    (
+        re.compile(r"found character '\\t' that cannot start any token"),
+        "含有制表符（Tab）；YAML 只能用空格缩进",
+    ),
+    (re.compile(r"could not find expected ':'"), "缺少冒号 ':'；应写成“键: 值”"),
+    (
+        re.compile(r"expected ',' or '\]', but got (.+)"),
+        "方括号列表没有正确结束：应为 ',' 或 ']'，实际为{0}",
+    ),
+    (
+        re.compile(r"expected ',' or '\}', but got (.+)"),
+        "花括号映射没有正确结束：应为 ',' 或 '}}'，实际为{0}",
+    ),
+    (
+        re.compile(r"expected <block end>, but found (.+)"),
+        "缩进不一致：同一层的内容应左对齐，此处出现了{0}",
+    ),
+    (
+        re.compile(r"found unexpected end of stream"),
+        "文件意外结束；引号或括号没有闭合",
+    ),
+    (
+        re.compile(r"could not determine a constructor for the tag (.+)"),
+        "不允许的标签{0}；检查表只能使用普通的 YAML 值（文本、数字、列表、映射）",
+    ),
+    (re.compile(r"found undefined alias (.+)"), "引用了未定义的锚点{0}"),
+    (re.compile(r"found undefined tag handle (.+)"), "未定义的标签前缀{0}"),
+    (
+        re.compile(r"found unknown escape character (.+)"),
+        "双引号文本中有无法识别的转义字符{0}；反斜杠请写成 \\\\ 或改用单引号",
+    ),
+    (
+        re.compile(r"found unexpected ':'"),
+        "出现了多余的冒号 ':'；值里有冒号时请给整个值加引号",
+    ),
+    (
+        re.compile(r"expected a single document in the stream"),
+        "文件中有多个 YAML 文档（'---'）；一个文件只能写一份检查表",
+    ),
+]
+
+
+def _yaml_token(token: str) -> str:
+    # PyYAML names the end of the text as a token; an author knows it as the end of the file.
+    return "文件结尾" if token.strip("'") == "<stream end>" else f" {token}"
+
+
+def _yaml_reason(problem: str | None, context: str | None) -> str:
+    """PyYAML's reason in Chinese where it is known; its own words otherwise (still precise)."""
+    for pattern, chinese in _YAML_REASONS:
+        for text in (problem, context):
+            match = pattern.search(text or "")
+            if match:
+                return chinese.format(*(_yaml_token(group) for group in match.groups()))
+    if problem and context:
+        return f"{problem} ({context})"
+    return text
 
 
 def _walk(
@@ -161,8 +227,8 @@ def _walk(
                     Problem(
                         file,
                         format_path(child),
-                        f"duplicate key '{key_node.value}' (also on line {first_line[key]}); "
-                        "YAML would silently keep only the last one",
+                        f"键 '{key_node.value}' 重复（第 {first_line[key]} 行已出现）；"
+                        "YAML 只会保留最后一个值，请删除或合并重复的键",
                         key_line,
                     )
                 )
@@ -195,7 +261,13 @@ def validate_data(data: object, file: str, lines: LineMap | None = None) -> list
         The problems, in file order when lines are known; empty when the data is a valid checklist.
     """
     if data is None:
-        return [Problem(file, "", "the file is empty; a checklist needs id, version, title, ...")]
+        return [
+            Problem(
+                file,
+                "",
+                "文件为空；检查表应包含 id、version、title、applies_to、grade_bands、sections",
+            )
+        ]
     problems: list[Problem] = []
     try:
         Checklist.model_validate(data)
@@ -236,24 +308,26 @@ def _model_at(loc: Loc, root: type[BaseModel]) -> type[BaseModel] | None:
 
 def _subject(loc: Loc) -> str:
     if not loc:
-        return "the checklist"
+        return "检查表"
     if isinstance(loc[-1], int):
         names = [part for part in loc if isinstance(part, str)]
-        return f"each entry of {names[-1]}" if names else "each entry"
+        return f"{names[-1]} 中的每一项" if names else "每一项"
     return str(loc[-1])
 
 
 def _show(value: object) -> str:
     if value is None:
-        return "nothing (null)"
+        return "空值（null）"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return f"'{value}'" if len(value) <= 40 else f"'{value[:37]}...'"
     if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
+        return "映射"
+    if isinstance(value, list | tuple):
+        return "列表"
+    if isinstance(value, float) and value != value:
+        return "NaN"
     return str(value)
 
 
@@ -261,8 +335,65 @@ def _number(value: object) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
+def _choices(expected: object) -> str:
+    """pydantic's ``"'a', 'b' or 'c'"`` as ``a、b、c``."""
+    parts = str(expected).replace(" or ", ", ").split(",")
+    return "、".join(part.strip().strip("'") for part in parts if part.strip())
+
+
+def _spaced(text: str) -> str:
+    """A space after a key or value written in Latin letters, none after Chinese."""
+    return f"{text} " if text[-1:].isascii() else text
+
+
+def _actual(value: object) -> str:
+    shown = _show(value)
+    return f"，实际为{' ' if shown[:1].isascii() else ''}{shown}"
+
+
+#: Messages by pydantic error type; ``{s}`` is the subject, ``{v}`` the given value, the rest come
+#: from the error's context. An unknown type falls back to pydantic's English text.
+_BY_TYPE: dict[str, str] = {
+    "greater_than": "{s}应大于 {gt}{v}",
+    "greater_than_equal": "{s}应不小于 {ge}{v}",
+    "less_than": "{s}应小于 {lt}{v}",
+    "less_than_equal": "{s}应不大于 {le}{v}",
+    "multiple_of": "{s}应为 {multiple_of} 的整数倍{v}",
+    "finite_number": "{s}应为有限数值{v}",
+    "int_type": "{s}应为整数{v}",
+    "int_parsing": "{s}应为整数{v}",
+    "int_from_float": "{s}应为整数（不能带小数）{v}",
+    "int_parsing_size": "{s}超出可处理的整数范围",
+    "float_type": "{s}应为数字{v}",
+    "float_parsing": "{s}应为数字{v}",
+    "decimal_type": "{s}应为数字{v}",
+    "bool_type": "{s}应为 true 或 false{v}",
+    "bool_parsing": "{s}应为 true 或 false{v}",
+    "list_type": "{s}应为列表{v}",
+    "tuple_type": "{s}应为列表{v}",
+    "set_type": "{s}应为列表{v}",
+    "none_required": "{s}应留空（null）{v}",
+    "too_short": "{s}不能为空：至少应有 {min_length} 项",
+    "too_long": "{s}最多只能有 {max_length} 项",
+    "string_too_short": "{s}至少应有 {min_length} 个字符",
+    "string_too_long": "{s}最多只能有 {max_length} 个字符",
+    "string_pattern_mismatch": "{s}的格式不对：应符合 {pattern}{v}",
+    "date_type": "{s}应为日期（YYYY-MM-DD）{v}",
+    "date_parsing": "{s}应为日期（YYYY-MM-DD）{v}",
+    "date_from_datetime_parsing": "{s}应为日期（YYYY-MM-DD）{v}",
+    "datetime_type": "{s}应为日期时间{v}",
+    "datetime_parsing": "{s}应为日期时间{v}",
+    "id_empty": "{s}不能为空",
+    "text_empty": "{s}不能为空（也不能只有空格）",
+}
+
+
 def describe_error(error: ErrorDetails, root: type[BaseModel] = Checklist) -> str:
-    """Turn a pydantic error into a sentence a checklist author understands.
+    """Turn a pydantic error into a Chinese sentence: what is wrong and what is expected.
+
+    The message is chosen by the error's ``type`` and filled with its context (the bound, the
+    allowed values) and the value given; a type not known here keeps pydantic's English text, so
+    that nothing is ever reported without a reason.
 
     Args:
         error: one entry of ``ValidationError.errors()``.
@@ -276,47 +407,35 @@ def describe_error(error: ErrorDetails, root: type[BaseModel] = Checklist) -> st
     ctx = error.get("ctx") or {}
     value = error.get("input")
     subject = _subject(loc)
+    lead = _spaced(subject)
     if kind == "extra_forbidden":
         key = str(loc[-1])
         model = _model_at(loc[:-1], root)
         close = difflib.get_close_matches(key, list(model.model_fields), n=1) if model else []
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        return f"unknown key '{key}'{hint}"
+        hint = f"（是否应为 '{close[0]}'？）" if close else ""
+        allowed = "、".join(model.model_fields) if model else ""
+        expected = f"；此处可用的键：{allowed}" if allowed and not close else ""
+        return f"未知的键 '{key}'{hint}{expected}"
     if kind == "missing":
-        return f"missing required key '{loc[-1]}'"
-    if kind == "literal_error":
-        allowed = [
-            part.strip().strip("'")
-            for part in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")
-        ]
-        return f"{subject} must be one of {', '.join(allowed)}, not {_show(value)}"
-    if kind == "greater_than":
-        return f"{subject} must be greater than {_number(ctx.get('gt'))}"
-    if kind == "greater_than_equal":
-        return f"{subject} must be at least {_number(ctx.get('ge'))}"
-    if kind == "less_than_equal":
-        return f"{subject} must be at most {_number(ctx.get('le'))}"
-    if kind == "finite_number":
-        return f"{subject} must be a finite number"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"{subject} must be a whole number, not {_show(value)}"
-    if kind in ("float_type", "float_parsing"):
-        return f"{subject} must be a number, not {_show(value)}"
+        return f"必填项缺失：应填写 '{loc[-1]}'"
+    if kind in ("literal_error", "enum"):
+        return f"{lead}取值应为以下之一：{_choices(ctx.get('expected', ''))}{_actual(value)}"
     if kind in ("string_type", "string_unicode"):
-        quote = " (put it in quotes)" if isinstance(value, int | float | bool) else ""
-        return f"{subject} must be text, not {_show(value)}{quote}"
-    if kind == "bool_type":
-        return f"{subject} must be true or false, not {_show(value)}"
-    if kind == "list_type":
-        return f"{subject} must be a list, not {_show(value)}"
+        quote = "（如要写成文本，请加引号）" if isinstance(value, int | float | bool) else ""
+        return f"{lead}应为文本{_actual(value)}{quote}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         what = _MODEL_NAMES.get(str(ctx.get("class_name")), subject)
-        return f"{what} must be a mapping of keys to values, not {_show(value)}"
-    if kind in ("too_short", "id_empty", "text_empty"):
-        return f"{subject} must not be empty"
-    if kind == "id_format":
-        return str(error["msg"])
-    return f"{subject}: {error['msg']}"
+        return f"{_spaced(what)}应为“键: 值”形式的映射{_actual(value)}"
+    if kind in ("id_format", "checklist_rules"):
+        return str(error["msg"])  # already Chinese, written in schema.py
+    template = _BY_TYPE.get(kind)
+    if template is None:
+        return f"{subject}: {error['msg']}"
+    numbers = {name: _number(bound) for name, bound in ctx.items()}
+    try:
+        return template.format(s=lead, v=_actual(value), **numbers)
+    except KeyError:  # a pydantic version without the expected context value
+        return f"{subject}: {error['msg']}"
 
 
 # --- files --------------------------------------------------------------------------------------
@@ -349,11 +468,17 @@ def _load(path: Path) -> tuple[LoadedChecklist | None, list[Problem], object]:
     except UnicodeDecodeError as exc:
         return (
             None,
-            [Problem(file, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")],
+            [
+                Problem(
+                    file,
+                    "",
+                    f"不是 UTF-8 编码的文本（第 {exc.start + 1} 个字节）；请将文件另存为 UTF-8 编码",
+                )
+            ],
             None,
         )
     except OSError as exc:
-        return None, [Problem(file, "", f"cannot read the file: {exc.strerror or exc}")], None
+        return None, [Problem(file, "", f"无法读取文件（{exc.strerror or exc}）")], None
     return _load_text(text, file, path)
 
 
@@ -402,13 +527,11 @@ def _expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
                 if child.is_file() and child.suffix in (".yaml", ".yml")
             )
             if not found:
-                problems.append(
-                    Problem(str(path), "", "no checklist files (*.yaml, *.yml) in this directory")
-                )
+                problems.append(Problem(str(path), "", "该目录中没有检查表文件（*.yaml、*.yml）"))
         elif path.exists():
             found = [path]
         else:
-            problems.append(Problem(str(path), "", "no such file or directory"))
+            problems.append(Problem(str(path), "", "文件或目录不存在"))
             found = []
         for file in found:
             if file.resolve() not in seen:  # the same file named twice is not a duplicate checklist
@@ -447,9 +570,8 @@ def scan_paths(paths: Iterable[str | Path]) -> ScanResult:
                 Problem(
                     str(path),
                     "version",
-                    f"checklist '{checklist_id}' version {version} "
-                    f"is also defined in {claimed[identity]}; "
-                    "bump the version or remove one of the files",
+                    f"检查表 '{checklist_id}' 第 {version} 版已在 {claimed[identity]} 中定义；"
+                    "请提高 version，或删除其中一个文件",
                 )
             )
         else:

@@ -81,9 +81,9 @@ def test_validate_lists_valid_checklists(tmp_path: Path) -> None:
     code, out, err = _run_validate([str(tmp_path)])
     assert code == 0
     assert err == ""
-    assert "clinic-routine version 1, 2 sections, 3 items, sha256:" in out
-    assert "clinic-routine version 2" in out
-    assert out.rstrip().endswith("2 checklists valid")
+    assert "clinic-routine 第 1 版，2 个部分，3 个检查项，sha256:" in out
+    assert "clinic-routine 第 2 版" in out
+    assert out.rstrip().endswith("2 份检查表有效")
 
 
 def test_validate_prints_every_problem_and_fails(tmp_path: Path) -> None:
@@ -98,21 +98,22 @@ def test_validate_prints_every_problem_and_fails(tmp_path: Path) -> None:
     assert out == ""
     lines = err.splitlines()
     assert (
-        f"{path}: sections[0].items[0].pionts: unknown key 'pionts' (did you mean 'points'?) (line 19)"
+        f"{path}: sections[0].items[0].pionts: 未知的键 'pionts'（是否应为 'points'？） (line 19)"
         in lines
     )
-    assert f"{path}: sections[0].items[0].points: missing required key 'points' (line 15)" in lines
-    assert any(
-        line.startswith(f"{path}: sections[1].items[0].mode: mode must be one of") for line in lines
-    )
-    assert lines[-1] == "3 problems in 1 file; 1 checklist valid"
+    assert f"{path}: sections[0].items[0].points: 必填项缺失：应填写 'points' (line 15)" in lines
+    assert (
+        f"{path}: sections[1].items[0].mode: "
+        "mode 取值应为以下之一：pass_fail、deduct、sample，实际为 'sampel' (line 29)"
+    ) in lines
+    assert lines[-1] == "共 3 处问题，涉及 1 个文件；1 份检查表有效"
 
 
 def test_validate_without_paths_or_with_a_missing_path_fails(tmp_path: Path) -> None:
-    assert _run_validate([])[0] == 1
+    assert _run_validate([]) == (1, "", "未指定检查表文件或目录\n")
     code, _, err = _run_validate([str(tmp_path / "nope")])
     assert code == 1
-    assert "no such file or directory" in err
+    assert f"{tmp_path / 'nope'}: 文件或目录不存在" in err
 
 
 def test_score_prints_the_result_as_json(tmp_path: Path) -> None:
@@ -169,15 +170,15 @@ def test_score_names_every_item_that_cannot_be_scored(tmp_path: Path) -> None:
     assert out == ""
     for item in ("signage.sign", "records.rx", "records.nope", "records.identity"):
         assert f"item '{item}'" in err
-    assert err.splitlines()[-1] == "4 problems; nothing was scored"
+    assert err.splitlines()[-1] == "共 4 处问题，未评分"
 
 
 def test_score_rejects_malformed_findings(tmp_path: Path) -> None:
     code, _, err = _run_score(*_files(tmp_path, '[{"item": "signage.sign", "result": "pass",}]'))
-    assert code == 1 and "findings.json: line 1, column" in err and "invalid JSON" in err
+    assert code == 1 and "findings.json: line 1, column" in err and "JSON 格式错误" in err
 
     code, _, err = _run_score(*_files(tmp_path, {"item": "signage.sign"}))
-    assert code == 1 and "findings must be a JSON list" in err
+    assert code == 1 and "检查结果应为 JSON 列表，每个检查项一条" in err
 
     findings = [
         {"item": "signage.sign", "result": "ok"},
@@ -186,11 +187,11 @@ def test_score_rejects_malformed_findings(tmp_path: Path) -> None:
     code, _, err = _run_score(*_files(tmp_path, findings))
     assert code == 1
     assert (
-        "findings[0].result: result must be one of pass, fail, na, not 'ok' (item 'signage.sign')"
-        in err
+        "findings[0].result: result 取值应为以下之一：pass、fail、na，实际为 'ok'"
+        "（检查项 'signage.sign'）" in err
     )
     assert (
-        "findings[1].sampeld: unknown key 'sampeld' (did you mean 'sampled'?) (item 'records.rx')"
+        "findings[1].sampeld: 未知的键 'sampeld'（是否应为 'sampled'？）（检查项 'records.rx'）"
         in err
     )
 
@@ -201,11 +202,11 @@ def test_score_refuses_an_invalid_checklist(tmp_path: Path) -> None:
     )
     code, out, err = _run_score(checklist, findings)
     assert code == 1 and out == ""
-    assert "sections[0].weight: weight must be greater than 0" in err
-    assert "the checklist is invalid; nothing was scored" in err
+    assert "sections[0].weight: weight 应大于 0，实际为 0" in err
+    assert f"{checklist}: 检查表无效，未评分" in err
 
 
 def test_score_with_a_missing_findings_file(tmp_path: Path) -> None:
     checklist, _ = _files(tmp_path, [])
     code, _, err = _run_score(checklist, tmp_path / "absent.json")
-    assert code == 1 and "absent.json: cannot read the file" in err
+    assert code == 1 and "absent.json: 无法读取文件" in err

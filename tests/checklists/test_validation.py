@@ -1,4 +1,4 @@
-"""Checklist files: every problem reported at once, with its path and a readable message."""
+"""Checklist files: every problem reported at once, with its path and a message in Chinese."""
 
 from __future__ import annotations
 
@@ -103,32 +103,36 @@ sections:
 
 # (path, a fragment of the message, line)
 EXPECTED_BROKEN = [
-    ("version", "version must be at least 1", 2),
-    ("applies_to[1]", "must be one of hospital, clinic, tcm_clinic, pharmacy, not 'pharmcy'", 4),
-    ("grade_bands[1].min", "grade bands must descend by min (highest first): 80 after 60", 7),
-    ("grade_bands[2].grade", "duplicate grade '良好' (first at grade_bands[1])", 8),
-    ("grade_bands[2].min", "the last grade band must have min 0", 8),
-    ("sections[0].weight", "weight must be greater than 0", 12),
+    ("version", "version 应不小于 1，实际为 0", 2),
+    (
+        "applies_to[1]",
+        "取值应为以下之一：hospital、clinic、tcm_clinic、pharmacy，实际为 'pharmcy'",
+        4,
+    ),
+    ("grade_bands[1].min", "评级分档应按 min 从高到低严格递减：80 排在了 60 之后", 7),
+    ("grade_bands[2].grade", "等级 '良好' 重复（首次出现在 grade_bands[1]）", 8),
+    ("grade_bands[2].min", "最后一个评级分档的 min 应为 0，实际为 10", 8),
+    ("sections[0].weight", "weight 应大于 0，实际为 0", 12),
     (
         "sections[0].items[0].mode",
-        "mode must be one of pass_fail, deduct, sample, not 'dedcut'",
+        "mode 取值应为以下之一：pass_fail、deduct、sample，实际为 'dedcut'",
         17,
     ),
-    ("sections[0].items[0].points", "points must be greater than 0", 18),
-    ("sections[0].items[0].pionts", "unknown key 'pionts' (did you mean 'points'?)", 19),
+    ("sections[0].items[0].points", "points 应大于 0，实际为 0", 18),
+    ("sections[0].items[0].pionts", "未知的键 'pionts'（是否应为 'points'？）", 19),
     (
         "sections[0].items[1].id",
-        "duplicate item id 'signage.sign' (first at sections[0].items[0])",
+        "检查项 id 'signage.sign' 重复（首次出现在 sections[0].items[0]）",
         22,
     ),
-    ("sections[0].items[1].per_occurrence", "per_occurrence is required in deduct mode", 22),
-    ("sections[0].items[1].text", "duplicate key 'text' (also on line 23)", 24),
-    ("sections[0].items[1].deadline_days", "deadline_days must be a whole number, not '15'", 29),
-    ("sections[0].items[1].critical", "critical must be true or false, not 'yes please'", 30),
-    ("sections[1].id", "duplicate section id 'signage' (first at sections[0])", 31),
-    ("sections[1].weight", "weight must be greater than 0", 33),
-    ("sections[1].items[0].id", "'Signage.Upper' is not a valid id", 35),
-    ("sections[1].items[0].per_occurrence", "per_occurrence is only used in deduct mode", 40),
+    ("sections[0].items[1].per_occurrence", "deduct（按处扣分）模式必须填写 per_occurrence", 22),
+    ("sections[0].items[1].text", "键 'text' 重复（第 23 行已出现）", 24),
+    ("sections[0].items[1].deadline_days", "deadline_days 应为整数，实际为 '15'", 29),
+    ("sections[0].items[1].critical", "critical 应为 true 或 false，实际为 'yes please'", 30),
+    ("sections[1].id", "检查部分 id 'signage' 重复（首次出现在 sections[0]）", 31),
+    ("sections[1].weight", "weight 应大于 0，实际为 -2", 33),
+    ("sections[1].items[0].id", "'Signage.Upper' 不是有效的 id：只能使用小写英文字母", 35),
+    ("sections[1].items[0].per_occurrence", "per_occurrence 只用于 deduct 模式", 40),
 ]
 
 
@@ -177,16 +181,14 @@ def test_every_problem_of_a_broken_checklist_is_reported_with_its_path(tmp_path:
 
 
 def test_problems_read_as_file_path_message() -> None:
-    assert str(Problem("a.yaml", "sections[0].weight", "weight must be greater than 0")) == (
-        "a.yaml: sections[0].weight: weight must be greater than 0"
+    assert str(Problem("a.yaml", "sections[0].weight", "weight 应大于 0，实际为 0")) == (
+        "a.yaml: sections[0].weight: weight 应大于 0，实际为 0"
     )
-    assert str(Problem("a.yaml", "version", "version must be at least 1", 3)) == (
-        "a.yaml: version: version must be at least 1 (line 3)"
+    assert str(Problem("a.yaml", "version", "version 应不小于 1，实际为 0", 3)) == (
+        "a.yaml: version: version 应不小于 1，实际为 0 (line 3)"
     )
-    assert (
-        str(Problem("a.yaml", "", "invalid YAML: oops", 7)) == "a.yaml: line 7: invalid YAML: oops"
-    )
-    assert str(Problem("a.yaml", "", "the file is empty")) == "a.yaml: the file is empty"
+    assert str(Problem("a.yaml", "", "YAML 格式错误：x", 7)) == "a.yaml: line 7: YAML 格式错误：x"
+    assert str(Problem("a.yaml", "", "文件为空")) == "a.yaml: 文件为空"
 
 
 def test_validate_data_reports_missing_keys_and_wrong_types_without_yaml() -> None:
@@ -208,23 +210,27 @@ def test_validate_data_reports_missing_keys_and_wrong_types_without_yaml() -> No
     }
     problems = {(problem.path, problem.message) for problem in validate_data(data, "x.yaml")}
     assert problems >= {
-        ("version", "version must be a whole number, not '3'"),
-        ("applies_to", "applies_to must not be empty"),
-        ("grade_bands", "grade_bands must not be empty"),
-        ("colour", "unknown key 'colour'"),
-        ("sections[0].items[0].mode", "missing required key 'mode'"),
-        ("sections[0].items[0].points", "missing required key 'points'"),
-        ("sections[0].items[1]", "an item must be a mapping of keys to values, not 'oops'"),
+        ("version", "version 应为整数，实际为 '3'"),
+        ("applies_to", "applies_to 不能为空：至少应有 1 项"),
+        ("grade_bands", "grade_bands 不能为空：至少应有 1 项"),
+        (
+            "colour",
+            "未知的键 'colour'；此处可用的键："
+            "id、version、title、description、applies_to、grade_bands、sections",
+        ),
+        ("sections[0].items[0].mode", "必填项缺失：应填写 'mode'"),
+        ("sections[0].items[0].points", "必填项缺失：应填写 'points'"),
+        ("sections[0].items[1]", "检查项应为“键: 值”形式的映射，实际为 'oops'"),
     }
     assert all(problem.line is None for problem in validate_data(data, "x.yaml"))
 
 
 def test_top_level_shapes() -> None:
     assert [p.message for p in validate_data(None, "e.yaml")] == [
-        "the file is empty; a checklist needs id, version, title, ..."
+        "文件为空；检查表应包含 id、version、title、applies_to、grade_bands、sections"
     ]
     assert [p.message for p in validate_data(["a"], "l.yaml")] == [
-        "a checklist must be a mapping of keys to values, not a list"
+        "检查表应为“键: 值”形式的映射，实际为列表"
     ]
 
 
@@ -256,9 +262,9 @@ def test_numbers_must_be_finite_and_bands_at_most_100() -> None:
     }
     messages = {problem.path: problem.message for problem in validate_data(data, "x.yaml")}
     assert messages == {
-        "grade_bands[0].min": "min must be at most 100",
-        "sections[0].weight": "weight must be a finite number",
-        "sections[0].items[0].points": "points must be a number, not true",
+        "grade_bands[0].min": "min 应不大于 100，实际为 101",
+        "sections[0].weight": "weight 应为有限数值，实际为 inf",
+        "sections[0].items[0].points": "points 应为数字，实际为 true",
     }
 
 
@@ -266,7 +272,9 @@ def test_duplicate_keys_are_reported_with_path_and_line() -> None:
     data, problems = parse_yaml("a: 1\nb:\n  c: 2\n  d: 3\n  c: 4\na: 5\n", "d.yaml")
     assert data == {"a": 5, "b": {"c": 4, "d": 3}}  # what PyYAML would silently have kept
     assert [(p.path, p.line) for p in problems] == [("b.c", 5), ("a", 6)]
-    assert "duplicate key 'c' (also on line 3)" in problems[0].message
+    assert problems[0].message == (
+        "键 'c' 重复（第 3 行已出现）；YAML 只会保留最后一个值，请删除或合并重复的键"
+    )
 
 
 def test_merge_keys_are_not_duplicates() -> None:
@@ -281,25 +289,29 @@ def test_a_yaml_syntax_error_is_one_problem_with_its_line(tmp_path: Path) -> Non
     assert data is None
     assert len(problems) == 1
     assert problems[0].line is not None and problems[0].line >= 3
-    assert problems[0].message.startswith("invalid YAML: ")
+    assert problems[0].message == (
+        "YAML 格式错误：方括号列表没有正确结束：应为 ',' 或 ']'，实际为 ':'（第 9 列）"
+    )
     with pytest.raises(ChecklistInvalid) as caught:
         load_checklist(_write(tmp_path, "s.yaml", "id: x\n  version: 1\n"))
     assert caught.value.problems[0].line == 2
-    assert re.match(r".*s\.yaml: line 2: invalid YAML: ", str(caught.value))
+    assert re.match(r".*s\.yaml: line 2: YAML 格式错误：此处不能出现“键: 值”", str(caught.value))
 
 
 def test_unsafe_tags_are_refused() -> None:
     _, problems = parse_yaml("id: !!python/object/apply:os.system ['true']\n", "u.yaml")
-    assert len(problems) == 1 and problems[0].message.startswith("invalid YAML")
+    assert len(problems) == 1
+    assert problems[0].message.startswith("YAML 格式错误：不允许的标签 ")
+    assert "os.system" in problems[0].message
 
 
 def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
     latin = tmp_path / "latin.yaml"
     latin.write_bytes("title: caf\xe9\n".encode("latin-1"))
     problems = validate_paths([latin, tmp_path / "missing.yaml"])
-    assert [(Path(p.file).name, p.message.split(" (")[0].split(";")[0]) for p in problems] == [
-        ("missing.yaml", "no such file or directory"),
-        ("latin.yaml", "not UTF-8 text"),
+    assert [(Path(p.file).name, p.message) for p in problems] == [
+        ("missing.yaml", "文件或目录不存在"),
+        ("latin.yaml", "不是 UTF-8 编码的文本（第 11 个字节）；请将文件另存为 UTF-8 编码"),
     ]
 
 
@@ -333,13 +345,15 @@ def test_a_directory_is_scanned_and_duplicate_versions_are_reported(tmp_path: Pa
     result = scan_paths([tmp_path, tmp_path / "a.yaml"])  # naming a file twice is not a duplicate
     assert [loaded.path.name for loaded in result.checklists] == ["a.yaml", "b.yml", "c.yaml"]
     assert [(Path(p.file).name, p.path) for p in result.problems] == [("b.yml", "version")]
-    assert "checklist 'pharmacy-routine' version 3 is also defined in" in result.problems[0].message
-    assert str(tmp_path / "a.yaml") in result.problems[0].message
+    assert result.problems[0].message == (
+        f"检查表 'pharmacy-routine' 第 3 版已在 {tmp_path / 'a.yaml'} 中定义；"
+        "请提高 version，或删除其中一个文件"
+    )
 
 
 def test_an_empty_directory_is_a_problem(tmp_path: Path) -> None:
     assert [p.message for p in validate_paths([tmp_path])] == [
-        "no checklist files (*.yaml, *.yml) in this directory"
+        "该目录中没有检查表文件（*.yaml、*.yml）"
     ]
 
 
@@ -347,7 +361,7 @@ def test_the_model_enforces_the_cross_field_rules_on_its_own() -> None:
     data = parse_yaml(VALID, "v.yaml")[0]
     assert isinstance(data, dict)
     data["sections"][0]["items"][1]["id"] = "signage.designated-sign"
-    with pytest.raises(ValidationError, match=r"duplicate item id 'signage.designated-sign'"):
+    with pytest.raises(ValidationError, match=r"检查项 id 'signage.designated-sign' 重复"):
         Checklist.model_validate(data)
 
 
