@@ -26,7 +26,9 @@ async def checklist_id() -> AsyncIterator[str]:
     await ChecklistVersion.delete().where(ChecklistVersion.checklist_id == value)
 
 
-def _yaml(checklist_id: str, version: int = 1, points: int = 10, title: str = "测试检查表") -> bytes:
+def _yaml(
+    checklist_id: str, version: int = 1, points: int = 10, title: str = "测试检查表"
+) -> bytes:
     source = (REPO_ROOT / "checklists" / "pharmacy-routine.v1.yaml").read_text(encoding="utf-8")
     lines = source.splitlines()
     assert lines[0] == "id: pharmacy-routine" and lines[1] == "version: 1"
@@ -70,9 +72,12 @@ async def test_upload_new_same_again_and_changed(
     assert first.json()["outcome"] == "loaded"
     version = first.json()["version"]
     assert version["checklist_id"] == checklist_id and version["version"] == 1
-    event = await AuditEvent.select(AuditEvent.after).where(
-        (AuditEvent.action == "checklist.load") & (AuditEvent.entity_id == version["id"])
-    ).output(load_json=True).first()
+    event = (
+        await AuditEvent.select(AuditEvent.after)
+        .where((AuditEvent.action == "checklist.load") & (AuditEvent.entity_id == version["id"]))
+        .output(load_json=True)
+        .first()
+    )
     assert event["after"]["file"] == "new.yaml" and event["after"]["checklist_id"] == checklist_id
 
     # The same content again (a BOM does not make it different): nothing happens.
@@ -107,12 +112,21 @@ async def test_problems_come_with_their_path_and_nothing_is_stored(
     problems = body["extra"]["problems"]
     paths = {p["path"] for p in problems}
     assert "applies_to[0]" in paths
-    assert any(p["path"] == "sections[0].wieght" and "weight" in p["message"] for p in problems)
+    messages = {p["path"]: p["message"] for p in problems}
+    assert messages["applies_to[0]"] == (
+        "applies_to 中的每一项取值应为以下之一：hospital、clinic、tcm_clinic、pharmacy，"
+        "实际为 'shop'"
+    )
+    assert messages["sections[0].wieght"] == "未知的键 'wieght'（是否应为 'weight'？）"
+    assert messages["sections[0].weight"] == "必填项缺失：应填写 'weight'"
     assert all(p["line"] for p in problems)
     assert not await ChecklistVersion.exists().where(ChecklistVersion.checklist_id == checklist_id)
 
     syntax = await _upload(client, admin, "broken.yaml", b"id: [unclosed\n")
-    assert syntax.status_code == 422 and syntax.json()["extra"]["problems"][0]["line"]
+    assert syntax.status_code == 422
+    assert [(p["path"], p["line"], p["message"]) for p in syntax.json()["extra"]["problems"]] == [
+        ("", 2, "YAML 格式错误：方括号列表没有正确结束：应为 ',' 或 ']'，实际为文件结尾（第 1 列）")
+    ]
     for name, content, status in (
         ("list.txt", _yaml(checklist_id), 422),
         ("empty.yaml", b"  \n", 422),
