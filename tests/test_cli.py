@@ -49,10 +49,11 @@ def test_validate_names_every_problem_of_a_broken_file(tmp_path: Path) -> None:
     result = run_yibao("checklists", "validate", str(broken))
     assert result.returncode == 1
     out = result.stdout + result.stderr
-    assert "sections[1].items[0].mode" in out
-    assert "sections[2].weight" in out
-    assert "sections[0].items[1]" in out and "duplicate" in out
-    assert "colour" in out
+    assert "sections[1].items[0].mode: mode 取值应为以下之一：pass_fail、deduct、sample" in out
+    assert "sections[2].weight: weight 应大于 0，实际为 0" in out
+    assert "sections[0].items[1].id: 检查项 id" in out and "重复" in out
+    assert "colour: 未知的键 'colour'" in out
+    assert "共 4 处问题，涉及 1 个文件" in out
 
 
 def test_load_is_idempotent_and_refuses_changed_content(database: None, tmp_path: Path) -> None:
