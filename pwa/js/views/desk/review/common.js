@@ -97,8 +97,8 @@ export function historyList(events) {
 
 /** Everything a reviewer weighs for a task: the finding with its photos, the report with its
  *  photos, the objection, the history, and the notice's document. */
-export function taskEvidence(task, { noticeHref } = {}) {
-  return h("div.d-evidence", { dataset: { task: task.id } },
+export function taskEvidence(task, { noticeHref, objectionFirst = false } = {}) {
+  const evidence = h("div.d-evidence", { dataset: { task: task.id } },
     h("section.d-card.d-finding",
       h("div.d-card-head", h("h2", `第 ${task.seq} 项 · ${task.item_text}`), taskPill(task)),
       h("dl.d-kv",
@@ -122,6 +122,9 @@ export function taskEvidence(task, { noticeHref } = {}) {
       h("p.d-hint", `提出于 ${momentText(task.objection.filed_at)}`),
       task.objection.decision_comment ? h("p", `处理意见：${task.objection.decision_comment}`) : null) : null,
     h("section.d-card.d-task-history", h("h2", "办理记录"), historyList(task.history)));
+  const objection = evidence.querySelector(".d-objection");
+  if (objectionFirst && objection) evidence.prepend(objection); // what is being decided, first
+  return evidence;
 }
 
 /** Open the notice's printable document (it needs the token) in a new tab. */

@@ -167,7 +167,7 @@ export async function render(el, ctx) {
     const buttons = [keep, withdraw];
     actions = { reject: () => reason.focus() };
     return h("div.d-decision-grid",
-      taskEvidence(task, { noticeHref: deskHash(["notices", task.notice_id]) }),
+      taskEvidence(task, { noticeHref: deskHash(["notices", task.notice_id]), objectionFirst: true }),
       decisionBox("处理申诉",
         h("div.d-field", h("label", { for: "d-objection-reason" }, "处理理由"), reason),
         message,
