@@ -171,6 +171,10 @@ async def test_planning_screens_at_three_sizes(new_context: Any, pwa_server: Pwa
             if name == "plan-bulk":
                 await page.click("#bulk-preview")
                 await page.wait_for_selector("#bulk-table")
+            if name == "draws-history" and await page.locator("#draw-history tr.d-clickable").count():
+                await page.click("#draw-history tbody tr.d-clickable")
+                await page.wait_for_selector("#draw-detail")
+                await screenshot(page, "desk-draws-detail")
             # Nothing wider than the window (the page never scrolls sideways).
             overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, (name, viewport, overflow)

@@ -8,7 +8,7 @@ import { errorText, get, post } from "../common/http.js";
 import { failure, fact, field, formMessage, loading, pageHead, tabs } from "../common/page.js";
 import { dataTable } from "../common/table.js";
 import { deskHash, formValues } from "../common/url.js";
-import { AGREEMENT_LABELS, TYPE_LABELS, addDays, checkGroup, isoDate, picksTable, planningOptions, regionSelect, windowText } from "./common.js";
+import { AGREEMENT_LABELS, TYPE_LABELS, addDays, dateTime, checkGroup, isoDate, picksTable, planningOptions, regionSelect, windowText } from "./common.js";
 import { workloads } from "./plan-bulk.js";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -105,7 +105,7 @@ async function history(el) {
     empty: "还没有双随机抽取记录",
     onRow: (r) => { location.hash = deskHash(["draws", r.id]); },
     columns: [
-      { key: "created_at", label: "抽取时间", render: (r) => (r.created_at || "").slice(0, 16).replace("T", " ") },
+      { key: "created_at", label: "抽取时间", render: (r) => dateTime(r.created_at) },
       { key: "title", label: "抽查事项" },
       { key: "region_name", label: "地区" },
       { key: "window", label: "检查时间", render: (r) => windowText(r.window_start, r.window_end) },
@@ -134,7 +134,7 @@ async function detail(el, id, ctx) {
         fact("抽取", `从 ${draw.pool_size} 家中抽取 ${draw.drawn} 家`),
         fact("随机种子", h("code", draw.seed)),
         fact("抽取人", draw.created_by),
-        fact("抽取时间", (draw.created_at || "").slice(0, 16).replace("T", " ")))),
+        fact("抽取时间", dateTime(draw.created_at)))),
     workloads(draw.picks),
     dataTable({
       id: "draw-picks",

@@ -6,7 +6,7 @@ import { del, errorText, get, post } from "../common/http.js";
 import { confirmDialog, failure, field, formMessage, loading } from "../common/page.js";
 import { dataTable } from "../common/table.js";
 import { formValues } from "../common/url.js";
-import { inspectorLabel, planningOptions } from "./common.js";
+import { dateTime, inspectorLabel, planningOptions } from "./common.js";
 
 function addForm(options, done) {
   const msg = h("p.d-msg", { hidden: true });
@@ -58,7 +58,7 @@ export async function render(el, ctx, note = "") {
         { key: "inspector", label: "检查人员", render: (r) => `${r.inspector_name || r.inspector}（${r.inspector}）` },
         { key: "institution", label: "机构", render: (r) => h("span", r.institution_name, h("br"), h("small.d-muted", r.institution_code)) },
         { key: "reason", label: "回避原因" },
-        { key: "created_at", label: "登记", render: (r) => `${(r.created_at || "").slice(0, 10)} ${r.created_by || ""}` },
+        { key: "created_at", label: "登记", render: (r) => `${dateTime(r.created_at).slice(0, 10)} ${r.created_by || ""}` },
         {
           key: "actions", label: "操作",
           render: (r) => h("button.btn.secondary.small", {
