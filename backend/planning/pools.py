@@ -67,6 +67,7 @@ def check_common(data: PoolRequest) -> tuple[list[str], list[str]]:
         )
     if not data.institution_types:
         raise InvalidInput("请至少选择一种机构类型", details={"field": "institution_types"})
+    statuses = ["normal"] if data.agreement_status is None else data.agreement_status
     known_types = {t.value for t in InstitutionType}
     unknown = [t for t in data.institution_types if t not in known_types]
     if unknown:
@@ -74,16 +75,16 @@ def check_common(data: PoolRequest) -> tuple[list[str], list[str]]:
             f"未知的机构类型：{'、'.join(unknown)}（可选：{'、'.join(sorted(known_types))}）",
             details={"field": "institution_types"},
         )
-    if not data.agreement_status:
+    if not statuses:
         raise InvalidInput("请至少选择一种协议状态", details={"field": "agreement_status"})
     known_status = {s.value for s in AgreementStatus}
-    unknown = [s for s in data.agreement_status if s not in known_status]
+    unknown = [s for s in statuses if s not in known_status]
     if unknown:
         raise InvalidInput(
             f"未知的协议状态：{'、'.join(unknown)}（可选：{'、'.join(sorted(known_status))}）",
             details={"field": "agreement_status"},
         )
-    return sorted(set(data.institution_types)), sorted(set(data.agreement_status))
+    return sorted(set(data.institution_types)), sorted(set(statuses))
 
 
 @dataclass

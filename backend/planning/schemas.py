@@ -45,8 +45,10 @@ class PoolRequest(Strict):
     """The institutions to plan for: a region (with its counties), types, agreement statuses."""
 
     region: str = Field(min_length=1, max_length=12, description="region code, e.g. 371002")
-    institution_types: list[str] = Field(max_length=8)
-    agreement_status: list[str] = Field(default_factory=lambda: ["normal"], max_length=3)
+    institution_types: list[str] | None = Field(max_length=8)
+    agreement_status: list[str] | None = Field(
+        default_factory=lambda: ["normal"], max_length=3, description="null: normal only"
+    )
     window_start: date
     window_end: date
     seed: str | None = Field(default=None, max_length=128, description="generated when absent")

@@ -131,6 +131,7 @@ async def test_a_proportion_is_rounded_half_up(
         ({"count": None, "proportion": 1.5}, "proportion"),
         ({"count": None, "proportion": 0.01}, "proportion"),  # rounds to no institution
         ({"institution_types": []}, "institution_types"),
+        ({"institution_types": None}, "institution_types"),
         ({"institution_types": ["bank"]}, "institution_types"),
         ({"agreement_status": []}, "agreement_status"),
         ({"window_start": "2027-07-31", "window_end": "2027-07-01"}, "window_end"),
@@ -238,6 +239,12 @@ async def test_the_pool_follows_types_statuses_and_the_county(
         )
     ).json()
     assert [p["institution_code"] for p in suspended["picks"]] == ["Q37980100099"]
+    default = (
+        await client.post(
+            "/api/draws/preview", json=body(agreement_status=None, count=100), headers=headers
+        )
+    ).json()
+    assert default["pool_size"] == 6  # null: normal only
     clinics = (
         await client.post(
             "/api/draws/preview", json=body(institution_types=["clinic"], count=2), headers=headers
