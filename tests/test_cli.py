@@ -60,9 +60,9 @@ def test_load_is_idempotent_and_refuses_changed_content(database: None, tmp_path
     path = _copy_checklist(tmp_path, "cli-load-test")
     first = run_yibao("checklists", "load", str(path))
     assert first.returncode == 0, first.stderr
-    assert "loaded" in first.stdout
+    assert "cli-load-test v1 已载入（" in first.stdout
     again = run_yibao("checklists", "load", str(path))
-    assert again.returncode == 0 and "already loaded" in again.stdout
+    assert again.returncode == 0 and "已载入，内容未变" in again.stdout
 
     data = yaml.safe_load(path.read_text())
     data["sections"][0]["items"][0]["points"] += 1

@@ -111,21 +111,20 @@ async def load_file(path: Path, actor: Actor) -> tuple[str, str]:
         loaded: LoadedChecklist = load_checklist(path)
     except ChecklistInvalid as exc:
         problems = "\n  ".join(str(p) for p in exc.problems)
-        return "refused", f"{path}: invalid checklist, not loaded:\n  {problems}"
+        return "refused", f"{path}: 检查表有误，未载入：\n  {problems}"
     checklist = loaded.checklist
     label = f"{checklist.id} v{checklist.version}"
     result = await store_checklist(loaded, path.name, actor)
     if result.outcome == "unchanged":
-        return "unchanged", f"{path}: {label} already loaded"
+        return "unchanged", f"{path}: {label} 已载入，内容未变"
     if result.outcome == "refused":
         return "refused", (
-            f"{path}: {label} is already loaded with different content "
-            f"({result.existing_hash}, file has {loaded.content_hash}); "
-            "a loaded version never changes, because past inspections are scored against it: "
-            f"raise 'version' to {checklist.version + 1} or more to load the new content"
+            f"{path}: {label} 已以不同内容载入（已载入 {result.existing_hash}，文件为 "
+            f"{loaded.content_hash}）；已载入的版本不可更改，因为以往的检查按它评分："
+            f"请把 version 改为 {checklist.version + 1} 或更大后再载入新内容"
         )
     items = sum(len(s.items) for s in checklist.sections)
-    return "loaded", f"{path}: {label} loaded ({items} items)"
+    return "loaded", f"{path}: {label} 已载入（{items} 个检查项）"
 
 
 async def load_paths(paths: list[Path], actor: Actor) -> LoadReport:
