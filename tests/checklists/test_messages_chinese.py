@@ -76,8 +76,8 @@ CASES = [
     ),
     (
         "below the minimum",
-        ("deadline_days: 15", "deadline_days: 0"),
-        ("sections[0].items[0].deadline_days", 23, "deadline_days 应不小于 1，实际为 0"),
+        ("deadline_days: 15", "deadline_days: -1"),
+        ("sections[0].items[0].deadline_days", 23, "deadline_days 应不小于 0，实际为 -1"),
     ),
     (
         "above the maximum",
