@@ -18,5 +18,6 @@ APP_REGISTRY = AppRegistry(
         "backend.rectification.piccolo_app",
         "backend.planning.piccolo_app",
         "backend.tracking.piccolo_app",
+        "backend.rules.piccolo_app",
     ]
 )

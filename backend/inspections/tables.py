@@ -124,6 +124,8 @@ class Finding(Table, tablename="finding"):
     failed = Integer(null=True, default=None)
     note = Text(default="")
     physician = ForeignKey(Physician, null=True, default=None, on_delete=OnDelete.restrict)
+    # Every physician the finding names (the first is also in ``physician``); see backend/rules.
+    physician_ids = JSONB(default=[])
     photo_ids = JSONB(default=[])  # the evidence photos the inspector attached
     content_hash = Varchar(length=64, default="")  # of the answer, to recognise a resent write
     device_id = Varchar(length=64, default="")
