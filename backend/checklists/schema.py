@@ -91,6 +91,16 @@ class Item(_Strict):
     # The item describes fraud (冒名、虚构、串换、挂床…): the notice says the case is referred (移送).
     fraud: bool = False
     physician_points: int = Field(default=0, ge=0)
+    # sample mode only: the fewest records a valid sample holds, unless the institution has fewer
+    # (then the answer states ``population`` and every record is checked).
+    min_sampled: int | None = Field(default=None, ge=1)
+    # sample mode only: a failing share (failed / sampled) at or above this is a 否决项 failure, so
+    # a systematic failure decides the grade while one bad record of twenty does not.
+    critical_share: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
+    # Fund money is involved in a failure (the finding carries the amount 违规金额).
+    monetary: bool = False
+    # The failure describes fraud (欺诈骗保: 冒名, 虚构, 串换, 挂床 ...): the case is referred.
+    fraud: bool = False
     guidance: Text | None = None
     action: Text | None = None
 
@@ -273,21 +283,46 @@ def _duplicate_id(
 def _mode_problems(item: Mapping[str, object], loc: Loc) -> list[tuple[Loc, str]]:
     mode = item.get("mode")
     has_per_occurrence = item.get("per_occurrence") is not None
+    problems = _sample_key_problems(item, loc, mode)
     if mode == "deduct" and not has_per_occurrence:
-        return [
+        problems.append(
             (
                 (*loc, "per_occurrence"),
                 "deduct（按处扣分）模式必须填写 per_occurrence（每处扣分）",
             )
-        ]
-    if mode in ("pass_fail", "sample") and has_per_occurrence:
-        return [
+        )
+    elif mode in ("pass_fail", "sample") and has_per_occurrence:
+        problems.append(
             (
                 (*loc, "per_occurrence"),
                 f"per_occurrence 只用于 deduct 模式；请从这个 {mode} 模式的检查项中删除",
             )
-        ]
-    return []
+        )
+    return problems
+
+
+def _sample_key_problems(
+    item: Mapping[str, object], loc: Loc, mode: object
+) -> list[tuple[Loc, str]]:
+    """``min_sampled`` and ``critical_share`` mean something only for a sample item, and a
+    share threshold on an item that is already a 否决项 on any failure would never apply."""
+    problems: list[tuple[Loc, str]] = []
+    if not isinstance(mode, str) or mode == "sample":
+        if item.get("critical_share") is not None and item.get("critical") is True:
+            problems.append(
+                (
+                    (*loc, "critical_share"),
+                    "critical: true 时任何不符合都是否决项，critical_share 不起作用；"
+                    "两者只应填写一个",
+                )
+            )
+        return problems
+    for key in ("min_sampled", "critical_share"):
+        if item.get(key) is not None:
+            problems.append(
+                ((*loc, key), f"{key} 只用于 sample（抽查）模式；请从这个 {mode} 模式的检查项中删除")
+            )
+    return problems
 
 
 def _show_number(value: float) -> str:
