@@ -129,7 +129,12 @@ class FindingPush(Strict):
     sampled: int | None = None
     failed: int | None = None
     note: str = Field(default="", max_length=4000)
-    physician_id: UUID | None = None
+    physician_id: UUID | None = Field(default=None, description="one physician (older apps)")
+    physician_ids: list[UUID] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the physicians named on a failed item with physician points (医保医师记分)",
+    )
     photo_ids: list[UUID] = Field(default_factory=list, max_length=50)
     client_revision: int = Field(default=0, ge=0)
     client_updated_at: datetime
@@ -214,6 +219,7 @@ class FindingOut(BaseModel):
     failed: int | None
     note: str
     physician_id: UUID | None
+    physician_ids: list[UUID] = Field(default_factory=list)
     photo_ids: list[UUID]
     revision: int
     device_id: str

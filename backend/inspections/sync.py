@@ -94,6 +94,29 @@ def _hash(data: Any) -> str:
     ).hexdigest()
 
 
+def named_physicians(f: FindingPush | dict[str, Any]) -> list[str]:
+    """The physicians a pushed finding or a stored row names, as sorted unique id strings
+    (``physician_id`` of older apps and ``physician_ids`` together)."""
+    if isinstance(f, FindingPush):
+        ids = {str(p) for p in f.physician_ids}
+        if f.physician_id:
+            ids.add(str(f.physician_id))
+    else:
+        ids = {str(p) for p in f.get("physician_ids") or []}
+        if f.get("physician"):
+            ids.add(str(f["physician"]))
+    return sorted(ids)
+
+
+def _physician_content(ids: list[str]) -> dict[str, Any]:
+    # One physician keeps the answer's old form, so that a finding stored before several could
+    # be named hashes as before and a resend is still recognised as a duplicate.
+    content: dict[str, Any] = {"physician_id": ids[0] if ids else None}
+    if len(ids) > 1:
+        content["physician_ids"] = ids
+    return content
+
+
 def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
     """The part of a finding that is the inspector's answer (what conflicts are about)."""
     if isinstance(f, FindingPush):
@@ -103,7 +126,7 @@ def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
             "sampled": f.sampled,
             "failed": f.failed,
             "note": f.note,
-            "physician_id": str(f.physician_id) if f.physician_id else None,
+            **_physician_content(named_physicians(f)),
             "photo_ids": sorted(str(p) for p in f.photo_ids),
         }
     return {
@@ -112,7 +135,7 @@ def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
         "sampled": f["sampled"],
         "failed": f["failed"],
         "note": f["note"],
-        "physician_id": str(f["physician"]) if f["physician"] else None,
+        **_physician_content(named_physicians(f)),
         "photo_ids": sorted(str(p) for p in f["photo_ids"] or []),
     }
 
@@ -184,11 +207,11 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
         zh_problem(p, titles) for p in validate_answers(checklist, answers, require_complete=False)
     ]
     seen_ids: dict[UUID, str] = {}
-    physician_ids = {f.physician_id for f in rec.findings if f.physician_id}
+    physician_ids = {UUID(p) for f in rec.findings for p in named_physicians(f)}
     physicians = set()
     if physician_ids:
         physicians = {
-            r["id"]
+            str(r["id"])
             for r in await Physician.select(Physician.id).where(
                 Physician.id.is_in(list(physician_ids))
                 & (Physician.institution == assignment["institution.id"])
@@ -199,10 +222,17 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
             problems.append(f"记录编号 {f.id} 被用于两个检查项（{seen_ids[f.id]}、{f.item}）")
         seen_ids[f.id] = f.item
         item = items.get(f.item)
-        if f.physician_id and item is not None:
+        named = named_physicians(f)
+        if named and item is not None:
+            # Points are deducted only for a failed item that carries them (backend/rules).
             if item.physician_points <= 0:
-                problems.append(f"检查项 {f.item}：该项不涉及医保医师，不能指定医师")
-            elif f.physician_id not in physicians:
+                problems.append(f"检查项 {f.item}：该项不涉及医保医师记分，不能指定医师")
+            elif f.result != "fail":
+                problems.append(
+                    f"检查项 {f.item}：只有不符合的检查项才能指定涉及的医师（该项为"
+                    f"{'符合' if f.result == 'pass' else '不适用'}）"
+                )
+            elif any(p not in physicians for p in named):
                 problems.append(f"检查项 {f.item}：所选医师不是本机构的医保医师")
     if problems:
         raise Rejected(
@@ -405,7 +435,8 @@ async def _apply_findings(
                     sampled=f.sampled,
                     failed=f.failed,
                     note=f.note,
-                    physician=f.physician_id,
+                    physician=(named_physicians(f) or [None])[0],
+                    physician_ids=named_physicians(f),
                     photo_ids=[str(p) for p in f.photo_ids],
                     content_hash=content_hash,
                     device_id=device_id,
@@ -437,7 +468,8 @@ async def _apply_findings(
                     Finding.sampled: f.sampled,
                     Finding.failed: f.failed,
                     Finding.note: f.note,
-                    Finding.physician: f.physician_id,
+                    Finding.physician: (named_physicians(f) or [None])[0],
+                    Finding.physician_ids: named_physicians(f),
                     Finding.photo_ids: [str(p) for p in f.photo_ids],
                     Finding.content_hash: content_hash,
                     Finding.device_id: device_id,
