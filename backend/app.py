@@ -48,6 +48,7 @@ from backend.rectification.controllers import (
 )
 from backend.rectification.public import PublicVerificationController
 from backend.desk.controllers import DeskController
+from backend.rules.controllers import AssessmentController, PhysicianPointsController
 from backend.settings import REPO_ROOT, Settings, get_settings
 from backend.tracking.controllers import ArchiveController, DashboardController, ExportController
 
@@ -142,6 +143,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DashboardController,
             ExportController,
             ArchiveController,
+            PhysicianPointsController,
+            AssessmentController,
             InspectorRelationController,
             DrawController,
             BulkAssignmentController,

@@ -92,6 +92,19 @@ def cmd_checklists_load(args: argparse.Namespace) -> int:
     return _run_db(lambda: _load_checklists(paths))
 
 
+def cmd_policy_show(args: argparse.Namespace) -> int:
+    """Print the effective policy (defaults, preset, ``YIBAO_POLICY_FILE``) as YAML."""
+    from backend.rules.policy import PolicyError, load
+
+    try:
+        policy = load(Path(args.file) if args.file else None)
+    except PolicyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(policy.to_yaml(), end="")
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from backend.checklists.commands import score_command
 
@@ -310,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     new_scope.add_argument("--region", help="region code (inspector, supervisor)")
     new_scope.add_argument("--institution", help="institution code (manager)")
     set_role.set_defaults(func=cmd_update_user)
+    policy = sub.add_parser("policy", help="the rules policy (YIBAO_POLICY_FILE)")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_show = policy_sub.add_parser("show", help="print the effective policy as YAML")
+    policy_show.add_argument("--file", help="a policy file (default: YIBAO_POLICY_FILE)")
+    policy_show.set_defaults(func=cmd_policy_show)
     revoke = sub.add_parser("revoke-devices", help="sign an account out of every device")
     revoke.add_argument("username")
     revoke.set_defaults(func=cmd_revoke_devices)

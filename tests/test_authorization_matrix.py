@@ -343,6 +343,29 @@ def _tracking(path: str) -> Call:
     return call
 
 
+async def _physician_of(world: World, tenant: str) -> str:
+    """A physician of the tenant's pharmacy (made once: pharmacies have none in the demo)."""
+    from backend.institutions.tables import Physician
+
+    row = await Physician.select(Physician.id).where(
+        Physician.institution == world.inst[tenant]
+    ).first()
+    if row is None:
+        doctor = Physician(
+            institution=world.inst[tenant], name="矩阵药师", certificate_no=f"M{uuid.uuid4().hex[:12]}"
+        )
+        await doctor.save()
+        return str(doctor.id)
+    return str(row["id"])
+
+
+def _physician_call(method: str, suffix: str) -> Call:
+    async def call(world: World, role: str, tenant: str) -> tuple[str, str, dict[str, Any]]:
+        return method, f"/api/physicians/{await _physician_of(world, tenant)}/{suffix}", {}
+
+    return call
+
+
 def same(expect: Any) -> dict[str, tuple[Any, Any]]:
     return {role: (expect, expect) for role in ROLES}
 
@@ -530,6 +553,16 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
     "GET /api/institutions/{institution_id:uuid}/history": (
         simple("GET", "/api/institutions/{inst}/history"),
         PLANNERS,
+    ),
+    # 医保医师记分 and 年度考核 (tests/rules): region staff and the institution's own manager read.
+    "GET /api/physicians/{physician_id:uuid}/points": (_physician_call("GET", "points"), REGION_READ),
+    "POST /api/physicians/{physician_id:uuid}/reinstate": (
+        _physician_call("POST", "reinstate"),
+        PLANNERS,
+    ),
+    "GET /api/institutions/{institution_id:uuid}/assessment": (
+        simple("GET", "/api/institutions/{inst}/assessment"),
+        REGION_READ,
     ),
     "GET /api/inspector-relations": (simple("GET", "/api/inspector-relations"), PLANNER_LIST),
     "POST /api/inspector-relations": (_relation_create, PLANNERS),

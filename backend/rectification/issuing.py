@@ -211,6 +211,10 @@ async def _issue(
             "confirmed": issued_by is not None,
         },
     )
+    # Physician points take effect with the notice (医保医师记分), in this same transaction.
+    from backend.rules.points import deduct_for_notice
+
+    await deduct_for_notice(actor, notice["id"], today)
     row = await RectificationNotice.select().where(RectificationNotice.id == notice["id"]).first()
     assert row is not None
     message = Notification(

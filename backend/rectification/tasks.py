@@ -409,6 +409,12 @@ async def decide_objection(
             after={"objection": status.value, "status": task_status, "comment": text},
         )
         if upheld:
+            # The problem is withdrawn: so are the physician points deducted for it.
+            from backend.rules.points import reverse_for_task
+
+            await reverse_for_task(
+                user.actor, task_id, deadlines.today_in_china(at), f"申诉成立：{text}"
+            )
             await close_if_done(task["notice"], user.actor, at)
     verdict = "申诉成立，该事项已撤销" if upheld else "申诉不成立，请继续按期整改"
     await notify(
