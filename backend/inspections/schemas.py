@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from backend.inspections.tables import AssignmentKind, AssignmentStatus
 
@@ -26,6 +26,11 @@ ASSIGNMENT_STATUS_LABELS = {
 
 MAX_INSPECTIONS_PER_PUSH = 50
 MAX_FINDINGS_PER_INSPECTION = 1000
+# Bounds of the numbers a tablet sends: far above any real count, far below a column's overflow
+# (a negative count passes the schema so that scoring refuses it naming the item).
+MAX_COUNT = 100_000
+MAX_REVISION = 2**31 - 1
+MAX_VERSION = 100_000
 
 
 class Strict(BaseModel):
@@ -38,7 +43,9 @@ class Strict(BaseModel):
 class AssignmentCreate(Strict):
     institution_id: UUID
     checklist_id: str = Field(min_length=1, max_length=64)
-    checklist_version: int | None = Field(default=None, ge=1, description="default: the newest")
+    checklist_version: int | None = Field(
+        default=None, ge=1, le=MAX_VERSION, description="default: the newest"
+    )
     window_start: date
     window_end: date
     inspector_ids: list[UUID] = Field(min_length=2, max_length=10)
@@ -125,9 +132,9 @@ class FindingPush(Strict):
     id: UUID = Field(description="client-generated")
     item: str = Field(min_length=1, max_length=96)
     result: Literal["pass", "fail", "na"]
-    occurrences: int | None = None
-    sampled: int | None = None
-    failed: int | None = None
+    occurrences: int | None = Field(default=None, ge=-MAX_COUNT, le=MAX_COUNT)
+    sampled: int | None = Field(default=None, ge=-MAX_COUNT, le=MAX_COUNT)
+    failed: int | None = Field(default=None, ge=-MAX_COUNT, le=MAX_COUNT)
     note: str = Field(default="", max_length=4000)
     physician_id: UUID | None = Field(default=None, description="one physician (older apps)")
     physician_ids: list[UUID] = Field(
@@ -136,8 +143,8 @@ class FindingPush(Strict):
         description="the physicians named on a failed item with physician points (医保医师记分)",
     )
     photo_ids: list[UUID] = Field(default_factory=list, max_length=50)
-    client_revision: int = Field(default=0, ge=0)
-    client_updated_at: datetime
+    client_revision: int = Field(default=0, ge=0, le=MAX_REVISION)
+    client_updated_at: AwareDatetime
 
 
 class SignatureRef(Strict):
@@ -151,11 +158,11 @@ class InspectionPush(Strict):
     id: UUID = Field(description="client-generated")
     assignment_id: UUID
     checklist_id: str
-    checklist_version: int
+    checklist_version: int = Field(ge=1, le=MAX_VERSION)
     checklist_hash: str | None = None
-    client_revision: int = Field(default=0, ge=0)
-    client_updated_at: datetime
-    started_at: datetime | None = None
+    client_revision: int = Field(default=0, ge=0, le=MAX_REVISION)
+    client_updated_at: AwareDatetime
+    started_at: AwareDatetime | None = None
     representative_name: str = Field(default="", max_length=64)
     signature_refused_reason: str = Field(default="", max_length=500)
     note: str = Field(default="", max_length=4000)
