@@ -15,6 +15,12 @@ Decisions the formula leaves open:
 - When every item is not applicable, no section counts: the result has ``total = None`` and
   ``grade = None`` and says why. The inspection is complete and can be stored; there is simply
   nothing to score, and inventing 0 or 100 would put a false grade on the institution.
+- A sample item with ``min_sampled`` needs at least that many records checked. A smaller sample
+  is valid only when the answer states ``population`` (how many records there were) and every
+  one was checked (``sampled = population``); ``population``, when given, is never below
+  ``sampled``. Items without ``min_sampled`` (all of version 1) accept any sample of at least 1.
+- A failed ``critical`` item is a 否决项 failure; so is a failed sample item whose failing share
+  ``failed / sampled`` reaches its ``critical_share``. Either forces the lowest grade.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ class Answer(BaseModel):
     occurrences: int | None = None
     sampled: int | None = None
     failed: int | None = None
+    population: int | None = None
 
 
 class ScoringInputError(Exception):
@@ -222,14 +229,23 @@ def validate_answers(
 
 def _count_problems(item: Item, answer: Answer) -> list[str]:
     name = f"item '{item.id}'"
-    counts = {"occurrences": answer.occurrences, "sampled": answer.sampled, "failed": answer.failed}
+    counts = {
+        "occurrences": answer.occurrences,
+        "sampled": answer.sampled,
+        "failed": answer.failed,
+        "population": answer.population,
+    }
     given = {key: value for key, value in counts.items() if value is not None}
     problems = [
         f"{name}: {key} must not be negative, got {value}"
         for key, value in given.items()
         if value < 0
     ]
-    allowed = {"pass_fail": (), "deduct": ("occurrences",), "sample": ("sampled", "failed")}[
+    allowed = {
+        "pass_fail": (),
+        "deduct": ("occurrences",),
+        "sample": ("sampled", "failed", "population"),
+    }[
         item.mode
     ]
     for key in given:
@@ -238,7 +254,7 @@ def _count_problems(item: Item, answer: Answer) -> list[str]:
     if item.mode == "deduct":
         problems += _deduct_problems(name, answer)
     elif item.mode == "sample":
-        problems += _sample_problems(name, answer)
+        problems += _sample_problems(name, answer, item.min_sampled)
     return problems
 
 
@@ -257,12 +273,12 @@ def _deduct_problems(name: str, answer: Answer) -> list[str]:
     return []
 
 
-def _sample_problems(name: str, answer: Answer) -> list[str]:
-    sampled, failed = answer.sampled, answer.failed
+def _sample_problems(name: str, answer: Answer, min_sampled: int | None) -> list[str]:
+    sampled, failed, population = answer.sampled, answer.failed, answer.population
     if answer.result == "na":
         return [
             f"{name}: {key} given on an na answer; a not applicable item takes no counts"
-            for key, value in (("sampled", sampled), ("failed", failed))
+            for key, value in (("sampled", sampled), ("failed", failed), ("population", population))
             if value is not None
         ]
     missing = [key for key, value in (("sampled", sampled), ("failed", failed)) if value is None]
@@ -278,6 +294,22 @@ def _sample_problems(name: str, answer: Answer) -> list[str]:
         return [f"{name}: sampled must be at least 1 (no record checked means not applicable)"]
     if failed > sampled:
         return [f"{name}: failed ({failed}) cannot exceed sampled ({sampled})"]
+    if population is not None and population < 0:
+        return []  # already reported as negative
+    if population is not None and sampled > population:
+        return [f"{name}: sampled ({sampled}) cannot exceed population ({population})"]
+    if min_sampled is not None and sampled < min_sampled:
+        if population is None:
+            return [
+                f"{name}: sampled ({sampled}) is below the minimum sample of {min_sampled}; "
+                "check more records, or give population when fewer exist"
+            ]
+        if sampled != population:
+            return [
+                f"{name}: {sampled} of {population} records checked, below the minimum sample "
+                f"of {min_sampled}; a smaller sample must check every record "
+                "(sampled = population)"
+            ]
     if answer.result == "pass" and failed > 0:
         return [
             f"{name}: answered pass but {failed} of {sampled} sampled records failed; "
@@ -316,7 +348,7 @@ def score(checklist: Checklist, answers: list[Answer]) -> ScoreResult:
     total = round_half_up(total_exact) if total_exact is not None else None
     items = [(section_item, by_item[section_item.id]) for _, section_item in checklist.all_items()]
     failed = tuple(item.id for item, answer in items if answer.result == "fail")
-    critical = [item for item, answer in items if answer.result == "fail" and item.critical]
+    critical = [item for item, answer in items if is_critical_failure(item, answer)]
     grade, reason = _grade(checklist.grade_bands, total, critical)
     return ScoreResult(
         checklist_id=checklist.id,
@@ -329,6 +361,18 @@ def score(checklist: Checklist, answers: list[Answer]) -> ScoreResult:
         critical_failures=tuple(item.id for item in critical),
         failed_items=failed,
     )
+
+
+def is_critical_failure(item: Item, answer: Answer) -> bool:
+    """Whether an answer is a 否决项 failure: a failed ``critical`` item, or a failed sample item
+    whose failing share ``failed / sampled`` reaches its ``critical_share``."""
+    if answer.result != "fail":
+        return False
+    if item.critical:
+        return True
+    if item.critical_share is None or not answer.sampled or answer.failed is None:
+        return False
+    return Fraction(answer.failed, answer.sampled) >= exact(item.critical_share)
 
 
 def _section_score(section: Section, by_item: dict[str, Answer]) -> SectionScore:

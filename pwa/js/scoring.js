@@ -91,8 +91,8 @@ export class ScoringInputError extends Error {
 }
 
 const RESULTS = new Set(["pass", "fail", "na"]);
-const COUNTS = ["occurrences", "sampled", "failed"];
-const ALLOWED = { pass_fail: [], deduct: ["occurrences"], sample: ["sampled", "failed"] };
+const COUNTS = ["occurrences", "sampled", "failed", "population"];
+const ALLOWED = { pass_fail: [], deduct: ["occurrences"], sample: ["sampled", "failed", "population"] };
 
 function given(value) {
   return value !== null && value !== undefined;
@@ -126,7 +126,7 @@ function countProblems(item, answer) {
     if (!ALLOWED[item.mode].includes(key)) problems.push(`${name}: ${key} is not used by a ${item.mode} item`);
   }
   if (item.mode === "deduct") problems.push(...deductProblems(name, answer));
-  else if (item.mode === "sample") problems.push(...sampleProblems(name, answer));
+  else if (item.mode === "sample") problems.push(...sampleProblems(name, answer, given(item.min_sampled) ? item.min_sampled : null));
   return problems;
 }
 
@@ -141,10 +141,10 @@ function deductProblems(name, answer) {
   return [];
 }
 
-function sampleProblems(name, answer) {
-  const { sampled, failed } = answer;
+function sampleProblems(name, answer, minSampled) {
+  const { sampled, failed, population } = answer;
   if (answer.result === "na") {
-    return [["sampled", sampled], ["failed", failed]]
+    return [["sampled", sampled], ["failed", failed], ["population", population]]
       .filter(([, value]) => given(value))
       .map(([key]) => `${name}: ${key} given on an na answer; a not applicable item takes no counts`);
   }
@@ -155,6 +155,20 @@ function sampleProblems(name, answer) {
   if (sampled < 0 || failed < 0) return []; // already reported as negative
   if (sampled === 0) return [`${name}: sampled must be at least 1 (no record checked means not applicable)`];
   if (failed > sampled) return [`${name}: failed (${failed}) cannot exceed sampled (${sampled})`];
+  // A sample below the item's minimum is valid only when it covers every record there is.
+  const hasPopulation = given(population);
+  if (hasPopulation && population < 0) return []; // already reported as negative
+  if (hasPopulation && sampled > population) {
+    return [`${name}: sampled (${sampled}) cannot exceed population (${population})`];
+  }
+  if (minSampled !== null && sampled < minSampled) {
+    if (!hasPopulation) {
+      return [`${name}: sampled (${sampled}) is below the minimum sample of ${minSampled}; check more records, or give population when fewer exist`];
+    }
+    if (sampled !== population) {
+      return [`${name}: ${sampled} of ${population} records checked, below the minimum sample of ${minSampled}; a smaller sample must check every record (sampled = population)`];
+    }
+  }
   if (answer.result === "pass" && failed > 0) {
     return [`${name}: answered pass but ${failed} of ${sampled} sampled records failed; the result must be fail`];
   }
@@ -245,6 +259,17 @@ function grade(bands, totalExact, total, critical) {
   return [lowest.grade, `得分 ${total}，等级为「${lowest.grade}」`];
 }
 
+/**
+ * Whether an answer is a 否决项 failure: a failed `critical` item, or a failed sample item whose
+ * failing share failed/sampled reaches its `critical_share` (as the server's is_critical_failure).
+ */
+export function isCriticalFailure(item, answer) {
+  if (!answer || answer.result !== "fail") return false;
+  if (item.critical === true) return true;
+  if (!given(item.critical_share) || !answer.sampled || !given(answer.failed)) return false;
+  return new Frac(BigInt(answer.failed), BigInt(answer.sampled)).cmp(exact(item.critical_share)) >= 0;
+}
+
 function compute(checklist, byItem) {
   const sections = checklist.sections.map((section) => {
     const items = section.items.map((item) => itemScore(item, byItem.get(item.id)));
@@ -263,7 +288,7 @@ function compute(checklist, byItem) {
   const total = totalExact === null ? null : roundedText(totalExact, 1);
   const answeredItems = allItems(checklist).map(([, item]) => [item, byItem.get(item.id)]).filter(([, a]) => a);
   const failed = answeredItems.filter(([, a]) => a.result === "fail").map(([item]) => item.id);
-  const critical = answeredItems.filter(([item, a]) => a.result === "fail" && item.critical === true).map(([item]) => item);
+  const critical = answeredItems.filter(([item, a]) => isCriticalFailure(item, a)).map(([item]) => item);
   const [gradeName, reason] = grade(checklist.grade_bands, totalExact, total, critical);
   return {
     checklist: { id: checklist.id, version: checklist.version },
