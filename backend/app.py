@@ -10,18 +10,17 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
-from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
-from backend import __version__, db
+from backend import __version__, db, http_limits
 from backend.accounts.auth import CurrentUser, TokenIssuer, make_jwt_auth
 from backend.accounts.controllers import AdminUserController, AuthController
 from backend.audit.controllers import AuditController
 from backend.checklists.controllers import ChecklistAdminController
-from backend.errors import DomainError
+from backend.errors import DomainError, chinese_detail
 from backend.health import HealthController
 from backend.inspections.controllers import (
     AssignmentController,
@@ -47,6 +46,7 @@ from backend.rectification.controllers import (
     TaskController,
 )
 from backend.rectification.public import PublicVerificationController
+from backend.security import LocalSwaggerPlugin, before_send_hook, cors_config
 from backend.desk.controllers import DeskController
 from backend.rules.controllers import AssessmentController, PhysicianPointsController
 from backend.settings import REPO_ROOT, Settings, get_settings
@@ -73,6 +73,20 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response:
     )
 
 
+def http_error_handler(_: Request, exc: Exception) -> Response:
+    """Every other refusal Litestar raises itself (unknown route 404, 405, 413, 415, a body that
+    is not JSON, too many requests) and any unexpected error (500): the API's error shape with a
+    Chinese ``detail``, never Litestar's English default nor a stack trace."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else ""
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    return Response(
+        {"status_code": status, "detail": chinese_detail(status, detail)},
+        status_code=status,
+        headers=headers,
+    )
+
+
 def not_authorized_handler(_: Request, exc: NotAuthorizedException) -> Response:
     """Missing, expired, forged or revoked credentials: 401 with a message for the user."""
     return Response(
@@ -94,7 +108,7 @@ def openapi_config() -> OpenAPIConfig:
         description="检查任务、离线同步、评分、整改通知书与整改事项的接口。",
         path="/schema",
         render_plugins=[
-            SwaggerRenderPlugin(
+            LocalSwaggerPlugin(
                 path=["/", "/swagger"],
                 js_url=f"{SWAGGER}/swagger-ui-bundle.js",
                 css_url=f"{SWAGGER}/swagger-ui.css",
@@ -123,7 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await db.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             AuthController,
@@ -169,6 +183,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         lifespan=[lifespan],
+        before_send=[before_send_hook(settings)],
+        cors_config=cors_config(settings),
         on_app_init=[jwt_auth.on_app_init],
         after_exception=[log_unexpected_exception],
         middleware=[login_rate.middleware],
@@ -188,8 +204,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DomainError: domain_error_handler,
             ValidationException: validation_error_handler,
             NotAuthorizedException: not_authorized_handler,
+            HTTPException: http_error_handler,
+            500: http_error_handler,
         },
         # Room for the largest photo and its form fields; the photo check gives the precise 413.
         request_max_body_size=ImageLimits.from_env().max_bytes + 1024 * 1024,
         debug=False,
     )
+    # Outside routing: bounded JSON bodies and OPTIONS answered before any guard runs.
+    http_limits.install(
+        app, max_json_bytes=settings.max_json_bytes, cors=bool(settings.cors_origins)
+    )
+    return app

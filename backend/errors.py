@@ -51,3 +51,38 @@ class PayloadTooLarge(DomainError):
 
 class UnsupportedMediaType(DomainError):
     status_code = 415
+
+
+# Litestar's own refusals (routing, body decoding, limits) carry English details: the API answers
+# in Chinese, by status, unless the detail is already written for the user.
+STATUS_MESSAGES: dict[int, str] = {
+    400: "请求数据格式不正确（不是完整有效的 JSON 或字段类型不对）",
+    401: "未登录或登录已失效，请重新登录",
+    403: "无权执行此操作",
+    404: "请求的地址或记录不存在",
+    405: "此地址不支持该请求方法",
+    406: "无法提供所要求的内容格式",
+    408: "请求超时，请重试",
+    409: "数据已被修改，请刷新后重试",
+    411: "请求缺少内容长度",
+    413: "请求数据过大",
+    414: "请求地址过长",
+    415: "不支持的请求数据类型",
+    422: "请求数据不符合要求",
+    429: "请求过于频繁，请稍后再试",
+    500: "服务器内部错误，请稍后重试；如果一再出现，请联系管理员",
+    503: "服务暂时不可用，请稍后重试",
+}
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def chinese_detail(status: int, detail: str | None) -> str:
+    """``detail`` when it is already Chinese, else the Chinese message for ``status``."""
+    if detail and _has_chinese(detail) and status < 500:
+        return detail
+    if status in STATUS_MESSAGES:
+        return STATUS_MESSAGES[status]
+    return STATUS_MESSAGES[500] if status >= 500 else STATUS_MESSAGES[400]

@@ -21,6 +21,9 @@ Every CLI command and the server read the same settings through :func:`get_setti
 | ``YIBAO_LOGIN_MAX_FAILURES`` | ``5`` | consecutive failed logins that lock an account |
 | ``YIBAO_LOGIN_LOCK_MINUTES`` | ``15`` | how long a locked account stays locked |
 | ``YIBAO_LOGIN_RATE_PER_MINUTE`` | ``60`` | login attempts per client address per minute (per worker) |
+| ``YIBAO_TLS`` | ``false`` | ``true`` when users reach the app over HTTPS (a proxy in front): sends HSTS |
+| ``YIBAO_CORS_ORIGINS`` | empty (CORS closed) | comma-separated origins allowed to call the API from other sites |
+| ``YIBAO_MAX_JSON_BYTES`` | ``8388608`` (8 MB) | largest JSON request body |
 """
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ class Settings:
     login_lock_minutes: int = 15
     login_rate_per_minute: int = 60
     pwa_dir: Path = REPO_ROOT / "pwa"
+    tls: bool = False
+    cors_origins: tuple[str, ...] = ()
+    max_json_bytes: int = 8 * 1024 * 1024
 
     @property
     def is_sqlite(self) -> bool:
@@ -144,6 +150,11 @@ def load_settings() -> Settings:
         login_lock_minutes=_int("YIBAO_LOGIN_LOCK_MINUTES", 15),
         login_rate_per_minute=_int("YIBAO_LOGIN_RATE_PER_MINUTE", 60),
         pwa_dir=Path(os.environ.get("YIBAO_PWA_DIR") or REPO_ROOT / "pwa").expanduser().resolve(),
+        tls=os.environ.get("YIBAO_TLS", "").strip().lower() in _TRUE,
+        cors_origins=tuple(
+            o.strip().rstrip("/") for o in os.environ.get("YIBAO_CORS_ORIGINS", "").split(",") if o.strip()
+        ),
+        max_json_bytes=_int("YIBAO_MAX_JSON_BYTES", 8 * 1024 * 1024),
     )
 
 
