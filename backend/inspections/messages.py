@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 
 _ITEM = re.compile(r"^item '(?P<id>[^']+)'(?: \(section '[^']+'\))?: (?P<rest>.*)$", re.S)
-_KEYS = {"occurrences": "发现处数", "sampled": "抽查数", "failed": "不符合数"}
+_KEYS = {"occurrences": "发现处数", "sampled": "抽查数", "failed": "不符合数", "population": "总份数"}
 _RESULTS = {"pass": "符合", "fail": "不符合", "na": "不适用"}
 
 _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
@@ -43,6 +43,23 @@ _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (
         re.compile(r"answered fail but no sampled record failed"),
         lambda m: "不符合数为 0，结果应为「符合」",
+    ),
+    (
+        re.compile(r"sampled \((?P<sampled>\d+)\) cannot exceed population \((?P<population>\d+)\)"),
+        lambda m: f"抽查数（{m['sampled']}）不能大于总份数（{m['population']}）",
+    ),
+    (
+        re.compile(r"sampled \((?P<sampled>\d+)\) is below the minimum sample of (?P<min>\d+)"),
+        lambda m: f"抽查数（{m['sampled']}）少于最低抽查数 {m['min']} 份；"
+        "请继续抽查，或在总份数不足时填写总份数并全部检查",
+    ),
+    (
+        re.compile(
+            r"(?P<sampled>\d+) of (?P<population>\d+) records checked, below the minimum sample "
+            r"of (?P<min>\d+)"
+        ),
+        lambda m: f"总份数 {m['population']} 份只抽查了 {m['sampled']} 份，少于最低抽查数 "
+        f"{m['min']} 份时应全部检查（抽查数等于总份数）",
     ),
     (re.compile(r"no answer; an incomplete inspection"), lambda m: "尚未作答"),
 ]

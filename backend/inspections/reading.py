@@ -151,6 +151,7 @@ async def inspection_out(user: CurrentUser, inspection_id: UUID) -> InspectionOu
                 occurrences=f["occurrences"],
                 sampled=f["sampled"],
                 failed=f["failed"],
+                population=f["population"],
                 note=f["note"],
                 amount=f.get("amount"),
                 physician_id=f["physician"],

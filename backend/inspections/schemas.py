@@ -135,6 +135,12 @@ class FindingPush(Strict):
     occurrences: int | None = Field(default=None, ge=-MAX_COUNT, le=MAX_COUNT)
     sampled: int | None = Field(default=None, ge=-MAX_COUNT, le=MAX_COUNT)
     failed: int | None = Field(default=None, ge=-MAX_COUNT, le=MAX_COUNT)
+    population: int | None = Field(
+        default=None,
+        ge=-MAX_COUNT,
+        le=MAX_COUNT,
+        description="sample items: the number of records there were (needed below min_sampled)",
+    )
     note: str = Field(default="", max_length=4000)
     physician_id: UUID | None = Field(default=None, description="one physician (older apps)")
     physician_ids: list[UUID] = Field(
@@ -224,6 +230,7 @@ class FindingOut(BaseModel):
     occurrences: int | None
     sampled: int | None
     failed: int | None
+    population: int | None = None
     note: str
     physician_id: UUID | None
     physician_ids: list[UUID] = Field(default_factory=list)

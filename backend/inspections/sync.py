@@ -125,6 +125,8 @@ def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
             "occurrences": f.occurrences,
             "sampled": f.sampled,
             "failed": f.failed,
+            # Only when given, so that answers stored before it existed hash as before.
+            **({"population": f.population} if f.population is not None else {}),
             "note": f.note,
             **_physician_content(named_physicians(f)),
             "photo_ids": sorted(str(p) for p in f.photo_ids),
@@ -134,6 +136,7 @@ def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
         "occurrences": f["occurrences"],
         "sampled": f["sampled"],
         "failed": f["failed"],
+        **({"population": f["population"]} if f.get("population") is not None else {}),
         "note": f["note"],
         **_physician_content(named_physicians(f)),
         "photo_ids": sorted(str(p) for p in f["photo_ids"] or []),
@@ -199,6 +202,7 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
             occurrences=f.occurrences,
             sampled=f.sampled,
             failed=f.failed,
+            population=f.population,
         )
         for f in rec.findings
     ]
@@ -434,6 +438,7 @@ async def _apply_findings(
                     occurrences=f.occurrences,
                     sampled=f.sampled,
                     failed=f.failed,
+                    population=f.population,
                     note=f.note,
                     physician=(named_physicians(f) or [None])[0],
                     physician_ids=named_physicians(f),
@@ -467,6 +472,7 @@ async def _apply_findings(
                     Finding.occurrences: f.occurrences,
                     Finding.sampled: f.sampled,
                     Finding.failed: f.failed,
+                    Finding.population: f.population,
                     Finding.note: f.note,
                     Finding.physician: (named_physicians(f) or [None])[0],
                     Finding.physician_ids: named_physicians(f),
@@ -621,6 +627,7 @@ async def _submit(
             occurrences=f["occurrences"],
             sampled=f["sampled"],
             failed=f["failed"],
+            population=f["population"],
         )
         for f in findings
     ]

@@ -122,6 +122,8 @@ class Finding(Table, tablename="finding"):
     occurrences = Integer(null=True, default=None)
     sampled = Integer(null=True, default=None)
     failed = Integer(null=True, default=None)
+    # Sample items: how many records there were, stated when fewer than the minimum sample.
+    population = Integer(null=True, default=None)
     note = Text(default="")
     physician = ForeignKey(Physician, null=True, default=None, on_delete=OnDelete.restrict)
     # Every physician the finding names (the first is also in ``physician``); see backend/rules.
