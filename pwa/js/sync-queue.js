@@ -137,7 +137,9 @@ export async function buildPush(inspectionId, { submit = true } = {}) {
       result: f.result,
       ...counts(f),
       note: f.note || "",
-      physician_id: f.physician_id || null,
+      // Every physician named (older drafts kept one in physician_id).
+      physician_ids: Array.isArray(f.physician_ids) && f.physician_ids.length
+        ? f.physician_ids : (f.physician_id ? [f.physician_id] : []),
       photo_ids: f.photo_ids || [],
       client_revision: f.client_revision || 0,
       client_updated_at: f.client_updated_at || inspection.client_updated_at || new Date().toISOString(),

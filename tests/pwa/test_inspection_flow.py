@@ -134,7 +134,7 @@ async def answer(page: Any, item: dict[str, Any], plan: dict[str, Any], photo: P
             await card.locator(".x-add-note").click()
         await card.locator(".note-input").fill(plan["note"])
     if plan.get("physician"):
-        await card.locator("select.physician-select").select_option(index=1)
+        await card.locator(".physician-list input[type=checkbox]").first.check()
     if photo is not None:
         if not await card.locator("input.photo-input").count():
             await card.locator(".x-add-photo").click()

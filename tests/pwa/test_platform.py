@@ -565,7 +565,7 @@ async def test_build_push_matches_the_protocol(page: Any, pwa_server: PwaServer)
             "sampled",
             "failed",
             "note",
-            "physician_id",
+            "physician_ids",
             "photo_ids",
             "client_revision",
             "client_updated_at",

@@ -19,6 +19,12 @@ import {
 
 const RESULT_ICONS = { pass: "check", fail: "cross", na: "na" };
 
+/** The physicians a local finding names (older drafts kept one in ``physician_id``). */
+function namedPhysicians(f) {
+  if (Array.isArray(f.physician_ids) && f.physician_ids.length) return [...f.physician_ids];
+  return f.physician_id ? [f.physician_id] : [];
+}
+
 export async function render(root, params, app) {
   const data = await loadInspection(params.inspectionId);
   if (!data || !data.content) {
@@ -129,7 +135,7 @@ export async function render(root, params, app) {
   // --- saving --------------------------------------------------------------------------------
 
   function current(item) {
-    return findings.get(item.id) || { item: item.id, result: null, occurrences: null, sampled: null, failed: null, note: "", physician_id: null, photo_ids: [] };
+    return findings.get(item.id) || { item: item.id, result: null, occurrences: null, sampled: null, failed: null, note: "", physician_id: null, physician_ids: [], photo_ids: [] };
   }
 
   function commit(item, patch, card) {
@@ -174,11 +180,13 @@ export async function render(root, params, app) {
       }
     }
     if (item.physician_points > 0) {
-      if (result !== "fail" && f.physician_id) {
-        memory.physician_id = f.physician_id;
-        patch.physician_id = null;
-      } else if (result === "fail" && !f.physician_id && memory.physician_id) {
-        patch.physician_id = memory.physician_id;
+      // Physicians may be named only on a failed item (the server refuses them otherwise).
+      const named = namedPhysicians(f);
+      if (result !== "fail" && named.length) {
+        memory.physician_ids = named;
+        Object.assign(patch, { physician_id: null, physician_ids: [] });
+      } else if (result === "fail" && !named.length && memory.physician_ids?.length) {
+        Object.assign(patch, { physician_id: null, physician_ids: memory.physician_ids });
       }
     }
     remembered.set(item.id, memory);
@@ -435,15 +443,22 @@ export async function render(root, params, app) {
     }
 
     function physicianField(f) {
-      const select = h("select.physician-select.x-physician", { id: `physician-${item.id}`, disabled: !editable },
-        h("option", { value: "" }, "未指定"),
-        data.physicians.map((p) => h("option", { value: p.id, selected: p.id === f.physician_id },
-          `${p.name}${p.title ? ` · ${p.title}` : ""}${p.department ? ` · ${p.department}` : ""}`)));
-      select.addEventListener("change", () => commit(item, { physician_id: select.value || null }, card));
+      // Several physicians may share one problem: each named one loses the item's points.
+      const chosen = new Set(namedPhysicians(f));
+      const list = h("div.physician-list.x-physician", { id: `physician-${item.id}`, role: "group", "aria-label": "涉及医师" },
+        data.physicians.map((p) => {
+          const box = h("input", { type: "checkbox", value: p.id, checked: chosen.has(p.id), disabled: !editable });
+          box.addEventListener("change", () => {
+            if (box.checked) chosen.add(p.id); else chosen.delete(p.id);
+            commit(item, { physician_id: null, physician_ids: [...chosen] }, card);
+          });
+          return h("label.physician-option", box,
+            ` ${p.name}${p.title ? ` · ${p.title}` : ""}${p.department ? ` · ${p.department}` : ""}`);
+        }));
       return h("div.field.physician-field",
-        h("label", { for: select.id }, "涉及医师"),
-        data.physicians.length ? select : h("p.muted", "本设备上没有该机构的医保医师名单"),
-        h("span.field-hint", `指定后按医保医师记分管理扣 ${item.physician_points} 分（以服务器核定为准）`));
+        h("span.field-label", "涉及医师（可多选）"),
+        data.physicians.length ? list : h("p.muted", "本设备上没有该机构的医保医师名单"),
+        h("span.field-hint", `每名所选医师按医保医师记分管理扣 ${item.physician_points} 分（通知书签发后生效，以服务器核定为准）`));
     }
 
     function noteField(f) {
