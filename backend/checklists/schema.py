@@ -86,10 +86,6 @@ class Item(_Strict):
     deadline_days: int = Field(ge=0)
     # calendar (自然日, the default for rectification) or working (工作日) days.
     deadline_basis: Literal["calendar", "working"] | None = None
-    # A failure involves fund money: the finding carries the amount (yuan) to be returned (追回).
-    monetary: bool = False
-    # The item describes fraud (冒名、虚构、串换、挂床…): the notice says the case is referred (移送).
-    fraud: bool = False
     physician_points: int = Field(default=0, ge=0)
     # sample mode only: the fewest records a valid sample holds, unless the institution has fewer
     # (then the answer states ``population`` and every record is checked).
