@@ -142,6 +142,12 @@ class FindingPush(Strict):
         description="sample items: the number of records there were (needed below min_sampled)",
     )
     note: str = Field(default="", max_length=4000)
+    amount: str | None = Field(
+        default=None,
+        max_length=24,
+        description='fund money involved, yuan as a decimal string ("1234.50"): failed '
+        "findings of monetary items only",
+    )
     physician_id: UUID | None = Field(default=None, description="one physician (older apps)")
     physician_ids: list[UUID] = Field(
         default_factory=list,
@@ -232,6 +238,7 @@ class FindingOut(BaseModel):
     failed: int | None
     population: int | None = None
     note: str
+    amount: str | None = None
     physician_id: UUID | None
     physician_ids: list[UUID] = Field(default_factory=list)
     photo_ids: list[UUID]

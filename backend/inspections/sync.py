@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -40,6 +41,7 @@ from backend.inspections.schemas import (
 )
 from backend.inspections.tables import (
     Assignment,
+    AssignmentInspector,
     AssignmentStatus,
     Finding,
     FindingRevision,
@@ -117,6 +119,33 @@ def _physician_content(ids: list[str]) -> dict[str, Any]:
     return content
 
 
+_AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+
+
+def normal_amount(raw: str | None) -> str | None:
+    """An amount of yuan as an exact string with two decimals ("1234.5" -> "1234.50"), or None
+    when it is not a plain non-negative decimal with at most two decimals (no float involved)."""
+    if raw is None or not _AMOUNT.match(raw.strip()):
+        return None
+    return str(Decimal(raw.strip()).quantize(Decimal("0.01")))
+
+
+def amount_problem(f: FindingPush, item: Any) -> str | None:
+    """Why a pushed finding's ``amount`` is refused, in Chinese, or None when it is fine."""
+    if f.amount is None:
+        return None
+    if not getattr(item, "monetary", False):
+        return f"检查项 {f.item}：该项不涉及违规金额，不能填写金额"
+    if f.result != "fail":
+        return f"检查项 {f.item}：只有不符合的检查项才能填写违规金额"
+    if normal_amount(f.amount) is None:
+        return (
+            f"检查项 {f.item}：违规金额须为不小于 0 的金额（元），最多两位小数，"
+            f'如 "1234.50"，收到 {f.amount!r}'
+        )
+    return None
+
+
 def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
     """The part of a finding that is the inspector's answer (what conflicts are about)."""
     if isinstance(f, FindingPush):
@@ -130,6 +159,8 @@ def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
             "note": f.note,
             **_physician_content(named_physicians(f)),
             "photo_ids": sorted(str(p) for p in f.photo_ids),
+            # Only when given, so that answers stored before amounts existed hash as before.
+            **({"amount": normal_amount(f.amount)} if f.amount is not None else {}),
         }
     return {
         "result": f["result"],
@@ -140,6 +171,7 @@ def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
         "note": f["note"],
         **_physician_content(named_physicians(f)),
         "photo_ids": sorted(str(p) for p in f["photo_ids"] or []),
+        **({"amount": f["amount"]} if f.get("amount") is not None else {}),
     }
 
 
@@ -226,6 +258,8 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
             problems.append(f"记录编号 {f.id} 被用于两个检查项（{seen_ids[f.id]}、{f.item}）")
         seen_ids[f.id] = f.item
         item = items.get(f.item)
+        if item is not None and (money := amount_problem(f, item)):
+            problems.append(money)
         named = named_physicians(f)
         if named and item is not None:
             # Points are deducted only for a failed item that carries them (backend/rules).
@@ -440,6 +474,7 @@ async def _apply_findings(
                     failed=f.failed,
                     population=f.population,
                     note=f.note,
+                    amount=normal_amount(f.amount),
                     physician=(named_physicians(f) or [None])[0],
                     physician_ids=named_physicians(f),
                     photo_ids=[str(p) for p in f.photo_ids],
@@ -474,6 +509,7 @@ async def _apply_findings(
                     Finding.failed: f.failed,
                     Finding.population: f.population,
                     Finding.note: f.note,
+                    Finding.amount: normal_amount(f.amount),
                     Finding.physician: (named_physicians(f) or [None])[0],
                     Finding.physician_ids: named_physicians(f),
                     Finding.photo_ids: [str(p) for p in f.photo_ids],
@@ -647,8 +683,24 @@ async def _submit(
         and not inspection["signature_refused_reason"].strip()
     ):
         problems.append("被检查单位负责人未签字，也未记录拒绝签字的原因")
-    if not any(s["signer"] == "inspector" for s in signatures):
-        problems.append("检查人员未签字")
+    # 条例第二十九条: not fewer than two inspectors; each signs for themself (the tablet's sign
+    # screen collects one signature per team member, with their user id).
+    team = {
+        str(r["inspector"])
+        for r in await AssignmentInspector.select(AssignmentInspector.inspector).where(
+            AssignmentInspector.assignment == rec.assignment_id
+        )
+    }
+    signed = {
+        str(s.get("user_id"))
+        for s in signatures
+        if s["signer"] == "inspector" and str(s.get("user_id")) in team
+    }
+    if len(signed) < 2:
+        problems.append(
+            f"须由检查组至少两名检查人员分别签字（《医疗保障基金使用监督管理条例》第二十九条：检查人员"
+            f"不得少于2人），现有 {len(signed)} 名检查人员签字"
+        )
     if problems:
         raise Rejected(
             422, "incomplete", "检查尚未完成，不能提交：请补全以下内容", problems=problems

@@ -125,6 +125,9 @@ class Finding(Table, tablename="finding"):
     # Sample items: how many records there were, stated when fewer than the minimum sample.
     population = Integer(null=True, default=None)
     note = Text(default="")
+    # Fund money involved in a failed monetary item: yuan as an exact decimal string ("1234.50"),
+    # so that no float ever touches it; null otherwise.
+    amount = Varchar(length=24, null=True, default=None)
     physician = ForeignKey(Physician, null=True, default=None, on_delete=OnDelete.restrict)
     # Every physician the finding names (the first is also in ``physician``); see backend/rules.
     physician_ids = JSONB(default=[])

@@ -16,6 +16,7 @@ from piccolo.columns import (
     JSONB,
     UUID,
     BigSerial,
+    Boolean,
     Date,
     ForeignKey,
     Integer,
@@ -99,6 +100,13 @@ class RectificationNotice(Table, tablename="rectification_notice"):
     verify_nonce = Varchar(length=128, null=True, default=None, unique=True)
     deadline_basis = Varchar(length=16, default="working")  # working | calendar, when issued
     issued_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
+    # 送达: the day the notice was served, from which its windows and deadlines count. Set to
+    # the issue day (electronic service in the system); a supervisor may record a later day of
+    # paper service, which recomputes them.
+    served_on = Date(null=True, default=None)
+    service_method = Varchar(length=16, default="")  # electronic | paper
+    objection_provisional = Boolean(default=False)  # counted on the fallback calendar (暂定)
+    contact = Varchar(length=128, default="")  # 联系人 and telephone printed on the notice
     closed_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), index=True)
@@ -121,8 +129,14 @@ class RectificationTask(Table, tablename="rectification_task"):
     fail_when = Text(default="")
     basis = Text(default="")
     required_action = Text(default="")
-    deadline_days = Integer(default=0)
+    deadline_days = Integer(default=0)  # 0: 立即整改
     deadline = Date()
+    deadline_basis = Varchar(length=16, default="calendar")  # calendar | working
+    deadline_provisional = Boolean(default=False)  # counted on the fallback calendar (暂定)
+    # Fund money involved (yuan, an exact decimal string such as "1234.50") to be returned
+    # (追回); null when the item is not monetary.
+    amount = Varchar(length=24, null=True, default=None)
+    fraud = Boolean(default=False)  # the item describes fraud: the case is referred (移送)
     status = Varchar(length=16, choices=TaskStatus, default=TaskStatus.open)
     answer = Text(default="")
     answer_photo_ids = JSONB(default=[])
@@ -240,3 +254,16 @@ class LastSeen(Table, tablename="rectification_seen"):
     id = UUID(primary_key=True)
     user = ForeignKey(User, null=False, on_delete=OnDelete.restrict, unique=True)
     seen_at = Timestamptz()
+
+
+class OfficialCalendar(Table, tablename="official_calendar"):
+    """One year of the State Council's holiday schedule (国务院办公厅关于某年部分节假日安排的通知),
+    loaded with ``yibao holidays load``: used before the ``chinese-calendar`` package and the
+    computed fallback (see :mod:`backend.rectification.holidays`)."""
+
+    id = UUID(primary_key=True)
+    year = Integer(unique=True)
+    holidays = JSONB(default=[])  # ["YYYY-MM-DD", …]: days off, weekends included or not
+    workdays = JSONB(default=[])  # make-up working days (调休上班), usually weekend days
+    source = Varchar(length=256, default="")
+    loaded_at = Timestamptz(default=TimestamptzNow())

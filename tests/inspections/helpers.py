@@ -154,13 +154,21 @@ async def complete_inspection(
             finding["photo_ids"] = [photo.json()["id"]]
         findings.append(finding)
     signatures = []
-    for signer, seed in (("representative", 1), ("inspector", 2)):
+    # The representative and two inspectors of the team (条例第二十九条: not fewer than two).
+    signers = [("representative", None, "王店长")] + [
+        ("inspector", p["id"], p["display_name"] or p["username"])
+        for p in assignment["inspectors"][:2]
+    ]
+    for seed, (signer, signer_id, name) in enumerate(signers, start=1):
         photo = await upload(
             client, headers, assignment["id"], inspection_id, signature_png(seed),
             kind="signature", signer=signer, filename="sig.png",
         )
         assert photo.status_code == 201, photo.text
-        signatures.append({"photo_id": photo.json()["id"], "signer": signer, "name": signer})
+        signature = {"photo_id": photo.json()["id"], "signer": signer, "name": name}
+        if signer_id:
+            signature["user_id"] = signer_id
+        signatures.append(signature)
     return {
         "id": inspection_id,
         "assignment_id": assignment["id"],

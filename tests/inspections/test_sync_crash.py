@@ -375,7 +375,11 @@ async def _records(
                 finding["photo_ids"] = [photo]
             findings.append(finding)
         signatures = []
-        for signer, seed in (("representative", 1), ("inspector", 2)):
+        # The representative and two inspectors of the team (条例第二十九条).
+        signers = [("representative", None)] + [
+            ("inspector", p["id"]) for p in assignment["inspectors"][:2]
+        ]
+        for seed, (signer, signer_id) in enumerate(signers, start=1):
             photo = await put(
                 assignment["id"],
                 inspection_id,
@@ -384,7 +388,10 @@ async def _records(
                 signer=signer,
                 filename="sig.png",
             )
-            signatures.append({"photo_id": photo, "signer": signer, "name": signer})
+            signature = {"photo_id": photo, "signer": signer, "name": signer}
+            if signer_id:
+                signature["user_id"] = signer_id
+            signatures.append(signature)
         return {
             "id": inspection_id,
             "assignment_id": assignment["id"],
