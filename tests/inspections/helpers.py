@@ -66,7 +66,9 @@ def answer(item: dict[str, Any], result: str, **extra: Any) -> dict[str, Any]:
         "client_revision": 1,
     }
     if item["mode"] == "sample" and result != "na":
-        finding.update(sampled=10, failed=0 if result == "pass" else 2)
+        # At least the item's minimum sample (version 2 asks 20 records of most sample items).
+        sampled = max(10, item.get("min_sampled") or 0)
+        finding.update(sampled=sampled, failed=0 if result == "pass" else 2)
     finding.update(extra)
     return finding
 
