@@ -131,6 +131,24 @@ async def _print_demo_logins() -> None:
         print(f"  {login.username:<20} {login.role:<8} {login.display_name}（{login.scope}）")
 
 
+def cmd_holidays_load(args: argparse.Namespace) -> int:
+    """Load a year of the State Council's holiday schedule (used at once by every worker)."""
+    from backend.rectification.holidays import load_file
+
+    _settings_or_exit()
+
+    async def work() -> int:
+        done = await load_file(Path(args.file))
+        verb = "已更新" if done["replaced"] else "已载入"
+        print(
+            f"{done['year']} 年节假日安排{verb}：放假 {done['holidays']} 天，"
+            f"调休上班 {done['workdays']} 天"
+        )
+        return 0
+
+    return _run_db(work)
+
+
 def cmd_demo_data(_: argparse.Namespace) -> int:
     _settings_or_exit()
     return _run_db(_demo_data)
@@ -157,6 +175,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
             region_code=args.region,
             institution_code=args.institution,
             display_name=args.display_name or "",
+            enforcement_cert_no=args.cert_no or "",
         )
         scope = user["region"] or user["institution"] or "全部"
         print(f"user {user['username']} created: role {user['role']}, scope {scope}")
@@ -305,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--institution", help="institution code (manager)")
     create_user.add_argument("--password", help="password (prompted when not given)")
     create_user.add_argument("--display-name", help="name shown in the app")
+    create_user.add_argument("--cert-no", help="执法证号: enforcement certificate number")
     create_user.set_defaults(func=cmd_create_user)
 
     for name, text in (
@@ -328,6 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     policy_show = policy_sub.add_parser("show", help="print the effective policy as YAML")
     policy_show.add_argument("--file", help="a policy file (default: YIBAO_POLICY_FILE)")
     policy_show.set_defaults(func=cmd_policy_show)
+    holidays = sub.add_parser("holidays", help="the official holiday calendar")
+    holidays_sub = holidays.add_subparsers(dest="holidays_command", required=True)
+    holidays_load = holidays_sub.add_parser(
+        "load", help="load a year: YAML with year, holidays and workdays (YYYY-MM-DD)"
+    )
+    holidays_load.add_argument("file")
+    holidays_load.set_defaults(func=cmd_holidays_load)
     revoke = sub.add_parser("revoke-devices", help="sign an account out of every device")
     revoke.add_argument("username")
     revoke.set_defaults(func=cmd_revoke_devices)

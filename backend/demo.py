@@ -127,7 +127,8 @@ ASSIGNMENTS: list[tuple[str, tuple[str, str], int, int, AssignmentKind]] = [
     ("环翠区安和药店", ("inspector", "inspector2"), 1, 10, AssignmentKind.random),
     ("文登区利民药店", ("inspector3", "inspector4"), 0, 5, AssignmentKind.routine),
     ("文登区第二人民医院", ("inspector3", "inspector4"), 2, 7, AssignmentKind.routine),
-    ("荣成市益生堂药店", ("inspector5", "inspector6"), 0, 5, AssignmentKind.flight),
+    # 飞行检查 is organised by the province or the city, not a county team: the city's inspectors.
+    ("荣成市益生堂药店", ("inspector.city", "inspector.city2"), 0, 5, AssignmentKind.flight),
 ]
 
 
@@ -241,7 +242,7 @@ async def create_demo_data(settings: Settings, today: date | None = None) -> boo
             await Physician.insert(*physicians)
 
         users: dict[str, User] = {}
-        for username, display, role, region_code, inst_name in USERS:
+        for n, (username, display, role, region_code, inst_name) in enumerate(USERS, start=1):
             user = User(
                 username=username,
                 display_name=display,
@@ -249,6 +250,10 @@ async def create_demo_data(settings: Settings, today: date | None = None) -> boo
                 role=role.value,
                 region=regions[region_code].id if region_code else None,
                 institution=institutions[inst_name].id if inst_name else None,
+                # 执法证号 printed beside an inspector's name on notices (demo numbers).
+                enforcement_cert_no=f"37100020{n:04d}"
+                if role in (Role.inspector, Role.supervisor)
+                else "",
             )
             await user.save()
             users[username] = user

@@ -140,6 +140,7 @@ def _user_out(row: dict[str, Any]) -> UserOut:
         locked_until=row["locked_until"],
         locked=row["locked_until"] is not None and row["locked_until"] > now(),
         last_login_at=row["last_login_at"],
+        enforcement_cert_no=row.get("enforcement_cert_no") or "",
         region_code=row["region.code"],
         region_name=row["region.name"],
         institution_code=row["institution.code"],
@@ -189,6 +190,7 @@ class AdminUserController(Controller):
             region_code=data.region_code,
             institution_code=data.institution_code,
             display_name=data.display_name,
+            enforcement_cert_no=data.enforcement_cert_no,
         )
         return _user_out(await services.get_user(data.username))
 
@@ -214,6 +216,7 @@ class AdminUserController(Controller):
             password=data.password,
             unlock=data.unlock,
             display_name=data.display_name,
+            enforcement_cert_no=data.enforcement_cert_no,
         )
         return _user_out(row)
 

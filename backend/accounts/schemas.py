@@ -66,6 +66,7 @@ class UserCreate(BaseModel):
     region_code: str | None = None
     institution_code: str | None = None
     display_name: str = Field(default="", max_length=64)
+    enforcement_cert_no: str = Field(default="", max_length=32, description="执法证号")
 
 
 class UserUpdate(BaseModel):
@@ -78,6 +79,7 @@ class UserUpdate(BaseModel):
     password: str | None = Field(default=None, min_length=8, max_length=256)
     unlock: bool = False
     display_name: str | None = Field(default=None, max_length=64)
+    enforcement_cert_no: str | None = Field(default=None, max_length=32, description="执法证号")
 
 
 class UserOut(BaseModel):
@@ -93,6 +95,7 @@ class UserOut(BaseModel):
     region_name: str | None = None
     institution_code: str | None = None
     institution_name: str | None = None
+    enforcement_cert_no: str = Field(default="", description="执法证号")
 
 
 class SessionOut(BaseModel):

@@ -29,6 +29,7 @@ async def create_user(
     region_code: str | None = None,
     institution_code: str | None = None,
     display_name: str = "",
+    enforcement_cert_no: str = "",
 ) -> dict[str, Any]:
     """Create an account with its scope, checking every rule first.
 
@@ -48,6 +49,7 @@ async def create_user(
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"密码至少 {MIN_PASSWORD_LENGTH} 位", details={"field": "password"})
     region_id, institution_id = await _scope_ids(role_value, region_code, institution_code)
+    cert_no = cert_number(enforcement_cert_no)
 
     password_hash = await hash_password_async(password)
     async with write_transaction():
@@ -60,6 +62,7 @@ async def create_user(
             role=role_value.value,
             region=region_id,
             institution=institution_id,
+            enforcement_cert_no=cert_no,
         )
         await user.save()
         after = {
@@ -68,8 +71,27 @@ async def create_user(
             "region": region_code,
             "institution": institution_code,
         }
+        if cert_no:
+            after["enforcement_cert_no"] = cert_no
         await record(actor, "user.create", "user", user.id, after=after)
     return {"id": str(user.id), **after}
+
+
+_CERT_RE = re.compile(r"^[0-9A-Za-z\-]{4,32}$")
+
+
+def cert_number(raw: str) -> str:
+    """An enforcement certificate number (执法证号) as stored: trimmed; "" clears it.
+
+    Raises:
+        InvalidInput: not 4–32 letters, digits or hyphens.
+    """
+    value = (raw or "").strip()
+    if value and not _CERT_RE.match(value):
+        raise InvalidInput(
+            "执法证号须为 4–32 位字母、数字或连字符", details={"field": "enforcement_cert_no"}
+        )
+    return value
 
 
 async def _scope_ids(
@@ -126,6 +148,7 @@ async def update_user(
     password: str | None = None,
     unlock: bool = False,
     display_name: str | None = None,
+    enforcement_cert_no: str | None = None,
 ) -> dict[str, Any]:
     """Change a user: re-role (with the scope the new role needs), disable or enable, reset the
     password, unlock. Disabling or re-roling revokes the user's device sessions, so the change
@@ -167,6 +190,11 @@ async def update_user(
     if display_name is not None:
         changes[User.display_name] = display_name
         before["display_name"], after["display_name"] = user["display_name"], display_name
+    if enforcement_cert_no is not None:
+        cert_no = cert_number(enforcement_cert_no)
+        changes[User.enforcement_cert_no] = cert_no
+        before["enforcement_cert_no"] = user.get("enforcement_cert_no", "")
+        after["enforcement_cert_no"] = cert_no
     if not changes:
         raise InvalidInput("没有需要修改的内容")
     from backend.accounts.auth import now
@@ -191,6 +219,7 @@ def _user_columns() -> list[Any]:
         User.username,
         User.display_name,
         User.role,
+        User.enforcement_cert_no,
         User.is_active,
         User.locked_until,
         User.last_login_at,

@@ -37,6 +37,8 @@ class User(Table, tablename="app_user"):
     region = ForeignKey(Region, null=True, default=None, on_delete=OnDelete.restrict)
     institution = ForeignKey(Institution, null=True, default=None, on_delete=OnDelete.restrict)
     phone = Varchar(length=32, default="")
+    # 执法证号: the enforcement certificate number an inspector's name is printed with on notices.
+    enforcement_cert_no = Varchar(length=32, default="")
     is_active = Boolean(default=True)
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)

@@ -1,23 +1,22 @@
 """Deadlines: calendar or working days on China's official calendar, and today in China.
 
-Working days follow the State Council's yearly holiday schedule (法定节假日 and the make-up
-working days, 调休, often Saturdays or Sundays) through the maintained ``chinese-calendar``
-package. A year the installed package does not cover yet (it is updated each December, when the
-next year's schedule is published) falls back to Monday–Friday, with a warning in the log: the
-deadline may then be a day or two off around that year's holidays, until the package is updated.
+Working days come from :mod:`backend.rectification.holidays`: a loaded State Council calendar
+first, then the ``chinese-calendar`` package, then a computed fallback of the statutory holidays.
+A deadline whose counting touched a fallback day is provisional (暂定).
 
 Counting: the day of service does not count (期间开始的当日不计入); the deadline is the N-th
 working day after it. In calendar mode a deadline that falls on a rest day or holiday moves to
 the next working day (《民法典》第二百零三条: 期间的最后一日是法定休假日的, 以法定休假日结束的
-次日为期间的最后一日).
+次日为期间的最后一日). ``0`` days is 立即整改: the deadline is the day of service itself.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
-import chinese_calendar
+from backend.rectification.holidays import FALLBACK, WorkCalendar
 
 CHINA_TZ = timezone(timedelta(hours=8))  # Asia/Shanghai: one time zone, no daylight saving
 
@@ -30,68 +29,81 @@ def today_in_china(now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(CHINA_TZ).date()
 
 
-def calendar_covers(day: date) -> bool:
-    """Whether the official holiday calendar of ``day``'s year is known to the package."""
-    try:
-        chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return False
-    return True
+def calendar_covers(day: date, calendar: WorkCalendar | None = None) -> bool:
+    """Whether ``day``'s year has an official calendar (loaded or in the package)."""
+    return (calendar or WorkCalendar()).source(day) != FALLBACK
 
 
-def is_working_day(day: date) -> bool:
+def is_working_day(day: date, calendar: WorkCalendar | None = None) -> bool:
     """Whether ``day`` is a working day in China: holidays are not, make-up days (调休) are.
 
-    For a year the package does not cover, Monday to Friday (logged once per year).
+    ``calendar``: the loaded years (:func:`backend.rectification.holidays.current`); without it,
+    the package, then the computed fallback (logged once per year).
     """
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        if day.year not in _warned_years:
-            _warned_years.add(day.year)
-            _log.warning(
-                "chinese-calendar has no holiday schedule for %s: counting Monday-Friday as "
-                "working days for that year; update the chinese-calendar package",
-                day.year,
-            )
-        return day.weekday() < 5
+    cal = calendar or WorkCalendar()
+    if cal.source(day) == FALLBACK and day.year not in _warned_years:
+        _warned_years.add(day.year)
+        _log.warning(
+            "no official holiday calendar for %s: counting weekends and the computable statutory "
+            "holidays only (provisional); load it with `yibao holidays load`",
+            day.year,
+        )
+    return cal.is_working_day(day)
 
 
-def add_working_days(start: date, days: int) -> date:
-    """The ``days``-th working day after ``start`` (``start`` itself not counted).
+@dataclass(frozen=True)
+class Due:
+    """A deadline and whether it is provisional (counted on the fallback calendar)."""
 
-    Args:
-        start: the day of service (e.g. the notice's issue date).
-        days: at least 1.
-    """
+    day: date
+    provisional: bool
+
+
+def due(start: date, days: int, basis: str, calendar: WorkCalendar | None = None) -> Due:
+    """The deadline ``days`` after ``start`` counted as ``basis`` (``calendar`` or ``working``);
+    ``days == 0`` is 立即整改 (``start`` itself, final)."""
+    cal = calendar or WorkCalendar()
+    if basis not in ("calendar", "working"):
+        raise ValueError(f"unknown deadline basis {basis!r}")
+    if days < 0:
+        raise ValueError("days must not be negative")
+    if days == 0:
+        return Due(start, False)
+    provisional = False
+    day = start
+    if basis == "working":
+        left = days
+        while left:
+            day += timedelta(days=1)
+            provisional |= cal.source(day) == FALLBACK
+            if is_working_day(day, cal):
+                left -= 1
+    else:
+        day = start + timedelta(days=days)
+        provisional |= cal.source(day) == FALLBACK
+        while not is_working_day(day, cal):
+            day += timedelta(days=1)
+            provisional |= cal.source(day) == FALLBACK
+    return Due(day, provisional)
+
+
+def add_working_days(start: date, days: int, calendar: WorkCalendar | None = None) -> date:
+    """The ``days``-th working day after ``start`` (``start`` itself not counted; ``days`` ≥ 1)."""
     if days < 1:
         raise ValueError("days must be at least 1")
-    day = start
-    left = days
-    while left:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            left -= 1
-    return day
+    return due(start, days, "working", calendar).day
 
 
-def add_calendar_days(start: date, days: int) -> date:
+def add_calendar_days(start: date, days: int, calendar: WorkCalendar | None = None) -> date:
     """``start`` + ``days``, moved to the next working day when it falls on a rest day."""
     if days < 1:
         raise ValueError("days must be at least 1")
-    day = start + timedelta(days=days)
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
+    return due(start, days, "calendar", calendar).day
 
 
-def deadline(start: date, days: int, basis: str) -> date:
+def deadline(start: date, days: int, basis: str, calendar: WorkCalendar | None = None) -> date:
     """The deadline ``days`` after ``start``, counted as ``basis`` (``working`` or ``calendar``)."""
-    if basis == "calendar":
-        return add_calendar_days(start, days)
-    if basis == "working":
-        return add_working_days(start, days)
-    raise ValueError(f"unknown deadline basis {basis!r}")
+    return due(start, days, basis, calendar).day
 
 
 def days_left(due: date, today: date) -> int:
