@@ -65,7 +65,7 @@ async def test_deductions_follow_the_notice_and_the_objection(
     institution_id, code, doctors = await _clinic()
     inspector, record = await _record(client, login, code, {ITEM: {"physician_ids": doctors}})
     result = (await push(client, inspector, [record])).json()["results"][0]
-    assert result["inspection_status"] == "submitted", result
+    assert result["inspection_status"] == "submitted", (result["message"], result["problems"], result["missing_photos"])
     year = date.today().year
     supervisor = await login("supervisor")
     for doctor in doctors:
