@@ -49,7 +49,7 @@ async def test_a_whole_inspection_is_stored_and_scored(client: httpx.AsyncClient
 
     # The official score is the engine's on the same answers.
     checklist = Checklist.model_validate(
-        yaml.safe_load((REPO_ROOT / "checklists/pharmacy-routine.v1.yaml").read_text())
+        yaml.safe_load((REPO_ROOT / "checklists/pharmacy-routine.v2.yaml").read_text())
     )
     expected = score(
         checklist,
@@ -203,7 +203,7 @@ async def test_checklist_items_and_counts_are_checked(client: httpx.AsyncClient,
     sample = next(i for i in items.values() if i["mode"] == "sample")
     pass_fail = next(i for i in items.values() if i["mode"] == "pass_fail")
     cases = [
-        ({**base, "checklist_version": 99}, 422, "checklist_mismatch", "第 1 版"),
+        ({**base, "checklist_version": 99}, 422, "checklist_mismatch", "第 2 版"),
         ({**base, "checklist_hash": "sha256:0"}, 422, "checklist_mismatch", "pharmacy-routine"),
         ({**base, "findings": [{**answer(pass_fail, "pass"), "item": "no.such-item"}]}, 422, "invalid", "no.such-item"),
         ({**base, "findings": [answer(sample, "fail", sampled=3, failed=5)]}, 422, "invalid", sample["id"]),
