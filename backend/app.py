@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
+from litestar.plugins.pydantic import PydanticPlugin
 from litestar.static_files import create_static_files_router
 
 from backend import __version__, db, http_limits
@@ -199,7 +200,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(
             backend="gzip", gzip_compress_level=6, exclude=["^/api/photos"]
         ),
-        plugins=[structlog_plugin(settings)],
+        # prefer_alias: the OpenAPI schema names fields as they are sent (e.g. ``from``, not
+        # ``from_``), so that every response matches its declared schema.
+        plugins=[structlog_plugin(settings), PydanticPlugin(prefer_alias=True)],
         exception_handlers={
             DomainError: domain_error_handler,
             ValidationException: validation_error_handler,
