@@ -113,7 +113,7 @@ export async function buildPush(inspectionId, { submit = true } = {}) {
   if (!inspection) throw new Error("检查记录不存在");
   const findings = await db.findings.where("inspection_id").equals(inspectionId).toArray();
   const counts = (f) => Object.fromEntries(
-    ["occurrences", "sampled", "failed"].filter((k) => f[k] !== null && f[k] !== undefined).map((k) => [k, f[k]]),
+    ["occurrences", "sampled", "failed", "population"].filter((k) => f[k] !== null && f[k] !== undefined).map((k) => [k, f[k]]),
   );
   return {
     id: inspection.id,

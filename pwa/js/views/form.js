@@ -11,10 +11,10 @@ import { toast } from "../ui/toast.js";
 import { confirm, choose } from "../ui/dialog.js";
 import { numberStepper } from "../ui/stepper.js";
 import { imageUrl } from "../ui/authed.js";
-import { RESULT_LABELS, STATE_LABELS, gradeClass, scoreLabel } from "../ui/format.js";
+import { RESULT_LABELS, STATE_LABELS, scoreLabel } from "../ui/format.js";
 import {
-  addEvidencePhoto, answerStatus, deleteEvidencePhoto, isEditable, itemHref, loadInspection,
-  photoRequirement, progressOf, saveFinding, scoringAnswers,
+  addEvidencePhoto, answerStatus, deleteEvidencePhoto, gradeBandClass, isEditable, itemHref, loadInspection,
+  lowestGrade, minSampled, photoRequirement, progressOf, saveFinding, scoringAnswers,
 } from "./model.js";
 
 const RESULT_ICONS = { pass: "check", fail: "cross", na: "na" };
@@ -116,12 +116,12 @@ export async function render(root, params, app) {
           h("span.score-label", "预评分"),
           h("b.num.score-value#prelim-score", result ? scoreLabel(result.total) : "—"),
           h("span.score-label", "预计等级"),
-          h(`b.grade-badge#prelim-grade.${gradeClass(result && result.grade)}`, (result && result.grade) || "—")),
+          h(`b.grade-badge#prelim-grade.${gradeBandClass(content, result && result.grade)}`, (result && result.grade) || "—")),
         critical.length
           ? h("div.score-veto#veto-warning", { title: criticalNames.join("；") }, icon("warning", { size: 20 }),
             h("span.veto-count", `否决项不符合 ${critical.length} 项`),
             h("b.veto-names", `：${criticalNames.join("；")}`),
-            h("span.veto-tail", "，等级按「不合格」计"))
+            h("span.veto-tail", `，等级按「${result.grade || lowestGrade(content)}」计`))
           : h("div.score-note.muted", result && !result.complete ? `按已作答的 ${result.answered} 项计算，仅供参考` : "仅供参考，以服务器计算的正式得分为准"),
         h("a.btn.secondary.score-next", { href: `#/submit/${inspection.id}` }, editable ? "检查提交" : "查看提交"));
     }, 40);
@@ -135,7 +135,7 @@ export async function render(root, params, app) {
   // --- saving --------------------------------------------------------------------------------
 
   function current(item) {
-    return findings.get(item.id) || { item: item.id, result: null, occurrences: null, sampled: null, failed: null, note: "", physician_id: null, physician_ids: [], photo_ids: [] };
+    return findings.get(item.id) || { item: item.id, result: null, occurrences: null, sampled: null, failed: null, population: null, note: "", physician_id: null, physician_ids: [], photo_ids: [] };
   }
 
   function commit(item, patch, card) {
@@ -167,10 +167,13 @@ export async function render(root, params, app) {
     if (item.mode === "sample") {
       if (result === "na") {
         if (f.sampled !== null || f.failed !== null) { memory.sampled = f.sampled; memory.failed = f.failed; }
+        if (f.population != null) memory.population = f.population;
         patch.sampled = null;
         patch.failed = null;
+        patch.population = null; // N/A takes no counts
       } else {
         patch.sampled = f.sampled ?? memory.sampled ?? null;
+        patch.population = f.population ?? memory.population ?? null;
         if (result === "pass") {
           if (f.failed > 0) memory.failed = f.failed;
           patch.failed = 0;
@@ -294,7 +297,7 @@ export async function render(root, params, app) {
       h("span.tag.points.num", `${item.points} 分`),
       item.critical ? h("span.tag.critical", icon("flag", { size: 14 }), "否决项") : null,
       item.mode === "deduct" ? h("span.tag", `每处扣 ${item.per_occurrence} 分`) : null,
-      item.mode === "sample" ? h("span.tag", "抽查") : null,
+      item.mode === "sample" ? h("span.tag", minSampled(item) ? `抽查 · 不少于 ${minSampled(item)} 份` : "抽查") : null,
       item.evidence === "photo_always" ? h("span.tag.photo", icon("camera", { size: 14 }), "须拍照")
         : item.evidence === "photo_on_fail" ? h("span.tag.photo", icon("camera", { size: 14 }), "不符合须拍照") : null,
     ];
@@ -404,41 +407,56 @@ export async function render(root, params, app) {
     }
 
     function sampleFields(f) {
+      const min = minSampled(item);
       const suggested = /抽查\s*(\d+)/.exec(item.guidance || "");
-      const sampled = h("input.count-input.sample-sampled.x-sampled", {
-        id: `sampled-${item.id}`, type: "text", inputmode: "numeric", pattern: "[0-9]*", autocomplete: "off",
-        value: f.sampled ?? "", placeholder: suggested ? suggested[1] : "", disabled: !editable,
+      const countInput = (key, value, extra = {}) => h(`input.count-input.sample-${key}.x-${key}`, {
+        id: `${key}-${item.id}`, type: "text", inputmode: "numeric", pattern: "[0-9]*", autocomplete: "off",
+        value: value ?? "", disabled: !editable, ...extra,
       });
-      const failed = h("input.count-input.sample-failed.x-failed", {
-        id: `failed-${item.id}`, type: "text", inputmode: "numeric", pattern: "[0-9]*", autocomplete: "off",
-        value: f.failed ?? "", disabled: !editable,
-      });
-      const message = h("span.field-hint.num");
+      const sampled = countInput("sampled", f.sampled, { placeholder: min ? String(min) : (suggested ? suggested[1] : "") });
+      const failed = countInput("failed", f.failed);
+      // 总数不足: fewer records exist than the minimum sample. Then every one of them is checked
+      // and the answer says how many there were (population = sampled).
+      const population = countInput("population", f.population, { "aria-describedby": `population-hint-${item.id}` });
+      const populationField = min ? h("div.field.count-field.population-field", { id: `population-field-${item.id}` },
+        h("label", { for: population.id }, h("span.population-flag", "总数不足"), "实有总份数"),
+        population,
+        h("span.field-hint.population-hint", { id: `population-hint-${item.id}` },
+          `抽查不足 ${min} 份的，须填写机构实有的记录总份数，并全部检查（抽查数应等于总份数）`)) : null;
+      const message = h("span.field-hint.num.sample-message");
       const read = (input) => {
         const digits = input.value.replace(/[^0-9]/g, "");
         if (digits !== input.value) input.value = digits;
         return digits === "" ? null : parseInt(digits, 10);
       };
+      const short = (s) => min !== null && s !== null && s >= 1 && s < min;
       const paintMessage = (s, x) => {
+        if (populationField) populationField.hidden = !short(s);
         message.classList.toggle("error", s !== null && x !== null && x > s);
         if (s !== null && x !== null && x > s) replace(message, icon("warning", { size: 16 }), "不符合数不能大于抽查数");
         else if (s !== null && s >= 1 && x !== null) replace(message, `${x} / ${s} 不符合，本项得 ${(item.points * (1 - x / s)).toFixed(1).replace(/\.0$/, "")}/${item.points} 分；结果随不符合数自动判定`);
+        else if (min) replace(message, `抽查不少于 ${min} 份；结果随不符合数自动判定`);
         else replace(message, suggested ? `检查方法建议抽查 ${suggested[1]} 份；结果随不符合数自动判定` : "结果随不符合数自动判定");
       };
       const onInput = () => {
         const s = read(sampled);
         const x = read(failed);
         paintMessage(s, x);
-        const patch = { sampled: s, failed: x };
+        // A hidden 总份数 is kept in its field (shown again if the sample drops below the
+        // minimum) but not in the answer: a full sample needs no population.
+        const patch = { sampled: s, failed: x, population: short(s) ? read(population) : null };
         if (x !== null) patch.result = x > 0 ? "fail" : "pass";
         commit(item, patch, card);
       };
       sampled.addEventListener("input", onInput);
       failed.addEventListener("input", onInput);
+      population.addEventListener("input", onInput);
       paintMessage(f.sampled ?? null, f.failed ?? null);
       return h("div.sample-fields",
-        h("div.field.count-field", h("label", { for: sampled.id }, "抽查数"), sampled),
+        h("div.field.count-field", h("label", { for: sampled.id }, "抽查数"), sampled,
+          min ? h("span.field-hint.min-sampled", `不少于 ${min} 份`) : null),
         h("div.field.count-field", h("label", { for: failed.id }, "不符合数"), failed),
+        populationField,
         message);
     }
 

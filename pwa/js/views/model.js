@@ -5,6 +5,7 @@
 // Dexie transaction (docs/pwa.md). Writes to the same record are serialised and coalesced, so a
 // burst of keystrokes in 说明 costs a few transactions, never a lost or reordered write.
 import { db, getMeta } from "../db.js";
+import { validateAnswers } from "../scoring.js";
 
 /** Rejections that no edit can fix (the assignment is gone, or the server has it already). */
 export const FINAL_REJECTIONS = new Set(["cancelled", "not_found", "id_conflict", "locked"]);
@@ -113,15 +114,78 @@ export function answerStatus(item, finding) {
     }
   }
   if (item.mode === "sample") {
-    const { sampled, failed } = finding;
-    if (!isCount(sampled) || sampled < 1) return { state: "incomplete", problem: "请填写抽查数（至少 1）" };
-    if (!isCount(failed)) return { state: "incomplete", problem: "请填写不符合数" };
-    if (failed > sampled) return { state: "incomplete", problem: "不符合数不能大于抽查数" };
-    if ((failed > 0) !== (finding.result === "fail")) {
-      return { state: "incomplete", problem: failed > 0 ? "不符合数大于 0，结果应为不符合" : "不符合数为 0，结果应为符合" };
+    const problem = sampleProblem(item, finding);
+    if (problem) return { state: "incomplete", problem };
+  }
+  // The preliminary score drops what scoring.js refuses: whatever the checks above don't word
+  // yet still counts as incomplete, never as done and left out of the score.
+  const refused = validateAnswers({ id: "", version: 0, sections: [{ items: [item] }] }, [answerOf(item, finding)], false);
+  if (refused.length) return { state: "incomplete", problem: "本项的填写不符合计分规则，请核对" };
+  return { state: "done", problem: null };
+}
+
+/** A sample item's minimum sample (`min_sampled`), or null when the checklist sets none. */
+export const minSampled = (item) => (Number.isInteger(item.min_sampled) ? item.min_sampled : null);
+
+/**
+ * Why a sample answer (pass or fail) is not complete, in Chinese, or null. The same rules as
+ * scoring.js: a sample below the item's minimum counts only when it checked every record the
+ * institution had (`population` given and `sampled` = `population`).
+ */
+function sampleProblem(item, finding) {
+  const { sampled, failed } = finding;
+  const population = finding.population ?? null;
+  const min = minSampled(item);
+  if (!isCount(sampled) || sampled < 1) return "请填写抽查数（至少 1）";
+  if (!isCount(failed)) return "请填写不符合数";
+  if (failed > sampled) return "不符合数不能大于抽查数";
+  if (population !== null && !isCount(population)) return "总份数应为整数";
+  if (population !== null && sampled > population) return `抽查数（${sampled}）不能大于总份数（${population}）`;
+  if (min !== null && sampled < min) {
+    if (population === null) {
+      return `抽查数少于最低抽查数 ${min} 份：请抽足 ${min} 份；机构实有记录不足 ${min} 份时，填写总份数并全部检查`;
+    }
+    if (sampled !== population) {
+      return `总份数 ${population} 份只抽查了 ${sampled} 份：不足 ${min} 份时须全部检查（抽查数应等于总份数）`;
     }
   }
-  return { state: "done", problem: null };
+  if ((failed > 0) !== (finding.result === "fail")) {
+    return failed > 0 ? "不符合数大于 0，结果应为不符合" : "不符合数为 0，结果应为符合";
+  }
+  return null;
+}
+
+/** An answered finding in the scoring input shape (only the counts its item's mode takes). */
+function answerOf(item, finding) {
+  const answer = { item: item.id, result: finding.result };
+  if (item.mode === "deduct" && finding.result === "fail" && finding.occurrences != null) {
+    answer.occurrences = finding.occurrences;
+  }
+  if (item.mode === "sample" && finding.result !== "na") {
+    answer.sampled = finding.sampled;
+    answer.failed = finding.failed;
+    if (finding.population != null) answer.population = finding.population;
+  }
+  return answer;
+}
+
+/** The checklist's lowest grade band (the grade a 否决项 failure gives), e.g. 不合格. */
+export function lowestGrade(content) {
+  const bands = (content && content.grade_bands) || [];
+  return bands.length ? bands[bands.length - 1].grade : null;
+}
+
+/**
+ * The colour class of a grade by its place in the checklist's bands (highest first): the top
+ * band grade-a, the lowest grade-d, those between grade-b / grade-c; whatever the names are.
+ */
+export function gradeBandClass(content, grade) {
+  const bands = (content && content.grade_bands) || [];
+  const at = bands.findIndex((b) => b.grade === grade);
+  if (at < 0) return "grade-none";
+  if (at === bands.length - 1) return bands.length === 1 ? "grade-a" : "grade-d";
+  if (at === 0) return "grade-a";
+  return at === 1 ? "grade-b" : "grade-c";
 }
 
 /** Whether the checklist asks for a photo of this answer, and whether it has one. */
@@ -164,15 +228,7 @@ export function scoringAnswers(content, findings) {
     for (const item of section.items) {
       const finding = findings.get(item.id);
       if (answerStatus(item, finding).state !== "done") continue;
-      const answer = { item: item.id, result: finding.result };
-      if (item.mode === "deduct" && finding.result === "fail" && finding.occurrences != null) {
-        answer.occurrences = finding.occurrences;
-      }
-      if (item.mode === "sample" && finding.result !== "na") {
-        answer.sampled = finding.sampled;
-        answer.failed = finding.failed;
-      }
-      answers.push(answer);
+      answers.push(answerOf(item, finding));
     }
   }
   return answers;
@@ -215,9 +271,15 @@ export function missingForSubmit(data) {
   } else if (repSigned && !(inspection.representative_name || "").trim()) {
     missing.push({ kind: "signature", text: "被检查单位负责人姓名", detail: "请填写签字负责人的姓名", href: signHref });
   }
-  if (!signatures.some((s) => s.signer === "inspector")) {
-    const names = assignment ? assignment.inspectors.map((p) => p.display_name).join("、") : "";
-    missing.push({ kind: "signature", text: "检查人员签字", detail: names ? `至少一名检查人员（${names}）签字` : "至少一名检查人员签字", href: signHref });
+  // 条例第二十九条: not fewer than two inspectors, each signing for themself (the server refuses
+  // a submission with fewer; saying so here keeps it from waiting in the queue to be refused).
+  const team = assignment ? assignment.inspectors || [] : null;
+  const signed = new Set(signatures.filter((s) => s.signer === "inspector"
+    && (!team || team.some((p) => p.id === s.user_id))).map((s) => s.user_id));
+  if (signed.size < 2) {
+    const unsigned = team ? team.filter((p) => !signed.has(p.id)).map((p) => p.display_name).join("、") : "";
+    missing.push({ kind: "signature", text: "检查人员签字",
+      detail: `须至少两名检查人员分别签字（条例第二十九条），已签 ${signed.size} 名${unsigned ? `；未签：${unsigned}` : ""}`, href: signHref });
   }
   return missing;
 }
@@ -328,7 +390,7 @@ export function saveFinding(inspectionId, itemId, patch) {
       const existing = await db.findings.where("[inspection_id+item]").equals([inspectionId, itemId]).first();
       const finding = {
         id: uuid(), inspection_id: inspectionId, item: itemId, result: null,
-        occurrences: null, sampled: null, failed: null, note: "", physician_id: null, photo_ids: [],
+        occurrences: null, sampled: null, failed: null, population: null, note: "", physician_id: null, photo_ids: [],
         client_revision: 0,
         ...existing,
         ...merged,

@@ -10,10 +10,10 @@ import { toast } from "../ui/toast.js";
 import { confirm } from "../ui/dialog.js";
 import { signaturePad } from "../ui/signature.js";
 import { imageUrl } from "../ui/authed.js";
-import { gradeClass, scoreLabel, STATE_LABELS } from "../ui/format.js";
+import { scoreLabel, STATE_LABELS } from "../ui/format.js";
 import {
-  isEditable, itemHref, loadInspection, progressOf, removeSignature, saveSignature, scoringAnswers,
-  updateInspection,
+  gradeBandClass, isEditable, itemHref, loadInspection, lowestGrade, progressOf, removeSignature, saveSignature,
+  scoringAnswers, updateInspection,
 } from "./model.js";
 
 export async function render(root, params, app) {
@@ -48,10 +48,10 @@ export async function render(root, params, app) {
     h("div.summary-figures",
       h("div.figure", h("span.figure-label", "预评分"), h("b.num.figure-value#sign-score", result ? scoreLabel(result.total) : "—")),
       h("div.figure", h("span.figure-label", "预计等级"),
-        h(`b.grade-badge.large#sign-grade.${gradeClass(result && result.grade)}`, (result && result.grade) || "—")),
+        h(`b.grade-badge.large#sign-grade.${gradeBandClass(content, result && result.grade)}`, (result && result.grade) || "—")),
       h("div.figure", h("span.figure-label", "已作答"), h("b.num.figure-value.small", `${progress.answered}/${progress.total}`)),
       h("div.figure", h("span.figure-label", "不符合"), h("b.num.figure-value.small.fail-text", `${failedItems.length} 项`))),
-    critical.size ? h("div.callout.danger", icon("warning"), h("p", `否决项不符合 ${critical.size} 项，等级按「不合格」计。`)) : null,
+    critical.size ? h("div.callout.danger", icon("warning"), h("p", `否决项不符合 ${critical.size} 项，等级按「${(result && result.grade) || lowestGrade(content)}」计。`)) : null,
     result && result.grade_reason && !critical.size ? h("p.muted.small", result.grade_reason) : null,
     h("p.muted.small", result && !result.complete
       ? `还有 ${progress.total - progress.answered} 项未作答：预评分只按已作答的 ${progress.answered} 项计算。正式得分以服务器为准。`
@@ -232,7 +232,7 @@ export async function render(root, params, app) {
   }, `inspector-${p.username}`));
   const inspectorSection = h("section.panel.sign-section", { "aria-labelledby": "insp-title" },
     h("h2#insp-title", "检查人员签字"),
-    h("p.muted.small", "至少一名检查人员签字；同组人员在场时请一并签字。"),
+    h("p.muted.small", "须至少两名检查人员分别签字（《医疗保障基金使用监督管理条例》第二十九条：检查人员不得少于 2 人）。"),
     inspectorBlocks.length ? inspectorBlocks : h("p.muted", "本设备上没有该任务的检查人员名单。"));
 
   // --- footer --------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ export async function render(root, params, app) {
   function onSignaturesChanged() {
     const signatures = inspection.signatures || [];
     const repOk = signatures.some((s) => s.signer === "representative") || !!(inspection.signature_refused_reason || "").trim();
-    const inspOk = signatures.some((s) => s.signer === "inspector");
+    const inspOk = new Set(signatures.filter((s) => s.signer === "inspector").map((s) => s.user_id)).size >= 2;
     footerNote.textContent = repOk && inspOk ? "签字已齐全，所有签名已保存在本设备上。" : "签名会在落笔后自动保存。";
   }
   onSignaturesChanged();

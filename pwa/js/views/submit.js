@@ -8,10 +8,10 @@ import { missingRecordPanel } from "../ui/missing-record.js";
 import { icon } from "../ui/icons.js";
 import { toast } from "../ui/toast.js";
 import { confirm } from "../ui/dialog.js";
-import { gradeClass, momentLabel, scoreLabel } from "../ui/format.js";
+import { momentLabel, scoreLabel } from "../ui/format.js";
 import {
   discardInspection, flushWrites, inspectionSummary, isEditable, itemHref, loadInspection,
-  missingForSubmit, progressOf, scoringAnswers,
+  gradeBandClass, missingForSubmit, progressOf, scoringAnswers,
 } from "./model.js";
 import { stateChip } from "../ui/status.js";
 import { knownNotices, noticeLine, refreshNotices } from "./notice-of.js";
@@ -50,7 +50,7 @@ export async function render(root, params, app) {
   const facts = h("section.panel.submit-facts",
     h("div.summary-figures",
       h("div.figure", h("span.figure-label", "预评分"), h("b.num.figure-value#submit-score", result ? scoreLabel(result.total) : "—")),
-      h("div.figure", h("span.figure-label", "预计等级"), h(`b.grade-badge.large.${gradeClass(result && result.grade)}`, (result && result.grade) || "—")),
+      h("div.figure", h("span.figure-label", "预计等级"), h(`b.grade-badge.large.${gradeBandClass(content, result && result.grade)}`, (result && result.grade) || "—")),
       h("div.figure", h("span.figure-label", "已作答"), h("b.num.figure-value.small", `${progress.answered}/${progress.total}`)),
       h("div.figure", h("span.figure-label", "佐证照片"), h("b.num.figure-value.small", `${photos} 张`)),
       h("div.figure", h("span.figure-label", "签名"), h("b.num.figure-value.small", `${signatures} 个`))));
@@ -75,7 +75,7 @@ export async function render(root, params, app) {
           : inspection.state === "synced"
           ? h("div.official-score.big",
             h("span.muted", "正式得分"), h("b.num.score-value", scoreLabel(server.score && server.score.total)),
-            server.score && server.score.grade ? h(`span.grade-badge.${gradeClass(server.score.grade)}`, server.score.grade) : null)
+            server.score && server.score.grade ? h(`span.grade-badge.${gradeBandClass(content, server.score.grade)}`, server.score.grade) : null)
           : h("p", icon("lock", { size: 20 }), isOnline() ? " 已锁定，正在等待上传到服务器。" : " 已锁定并保存在本设备上，联网后自动上传。"),
         inspection.state === "synced" ? noticeBox : null,
         h("div.row-actions",
