@@ -49,6 +49,7 @@ from backend.rectification.schemas import (
     ReinspectionIn,
     ReviewIn,
     SeenIn,
+    ServiceIn,
     TaskDetail,
     UpdatesOut,
 )
@@ -212,6 +213,27 @@ class NoticeController(Controller):
         """Confirm a draft (YIBAO_NOTICE_MODE=draft): it is numbered and issued now; the
         deadlines and the objection window count from today. 409 if no longer a draft."""
         await issuing.confirm_notice(current_user, notice_id)
+        return await _detail(request, current_user, settings, notice_id)
+
+    @post(
+        "/{notice_id:uuid}/service",
+        summary="登记送达（纸质送达日期）",
+        status_code=200,
+        guards=[require_roles(*SUPERVISORS)],
+    )
+    async def record_service(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        notice_id: FromPath[UUID],
+        data: JSONBody[ServiceIn],
+        current_user: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+    ) -> NoticeDetail:
+        """Record the day the notice was served (送达), e.g. a later day of paper service: the
+        objection window and the rectification deadlines are counted again from it."""
+        await issuing.record_service(
+            current_user, notice_id, data.served_on, data.method, data.note.strip()
+        )
         return await _detail(request, current_user, settings, notice_id)
 
     @post(
@@ -442,7 +464,11 @@ class RectificationController(Controller):
             settings, row["thumbnail_key"], thumbnail_type(row["thumbnail_key"])
         )
 
-    @get("/queue", summary="待办（待验收、待处理申诉、待确认通知书）", guards=[require_roles(*SUPERVISORS)])
+    @get(
+        "/queue",
+        summary="待办（待验收、待处理申诉、待确认通知书）",
+        guards=[require_roles(*SUPERVISORS)],
+    )
     async def review_queue(
         self, current_user: NamedDependency[CurrentUser], kind: FromQuery[str] = "answers"
     ) -> QueuePage:

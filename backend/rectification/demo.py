@@ -253,9 +253,11 @@ async def _move_back(notice_id: uuid.UUID, days: int) -> None:
             RectificationNotice.objection_deadline: deadlines.add_working_days(issue_day, 10),
         }
     ).where(RectificationNotice.id == notice_id)
-    notice = await RectificationNotice.select(RectificationNotice.deadline_basis).where(
-        RectificationNotice.id == notice_id
-    ).first()
+    notice = (
+        await RectificationNotice.select(RectificationNotice.deadline_basis)
+        .where(RectificationNotice.id == notice_id)
+        .first()
+    )
     assert notice is not None
     for task in await RectificationTask.select(
         RectificationTask.id, RectificationTask.deadline_days

@@ -17,6 +17,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,12 +28,47 @@ from backend.storage import FileStore
 
 PDF_FONT_NAME = "YibaoCJK"
 MAX_PHOTOS_PER_PROBLEM = 3
-OBJECTION_RULE = "参照《威海市医保医师管理暂行办法》（威人社发〔2018〕55号）第十五条"
-ESCALATION_WARNING = (
-    "逾期未整改或整改不到位的，医疗保障经办机构将依据医疗保障服务协议，视情节采取约谈、暂停结算、"
-    "追回已支付的医保费用、要求支付违约金、中止直至解除医保协议等处理措施；涉嫌违反"
-    "《医疗保障基金使用监督管理条例》的，移交医疗保障行政部门依法处理。"
+# The notice's own legal basis (why the bureau may order rectification at all).
+LEGAL_BASIS = (
+    "《医疗保障基金使用监督管理条例》（国务院令第735号）第二十七条及你单位与医疗保障经办机构"
+    "签订的医疗保障定点服务协议"
 )
+# The institution's rights and their sources (see shared/domain/checklist-review.md): the
+# agreement track (陈述、申辩; 申诉 within the window), and 复议/诉讼 where the notice carries
+# an administrative decision (条例第三十一条).
+RIGHTS_AGREEMENT = (
+    "你单位对本通知书认定的问题享有陈述、申辩的权利（《医疗保障基金使用监督管理条例》第十三条、"
+    "第三十一条；医疗保障定点服务协议的争议处理条款；零售药店并依《零售药店医疗保障定点管理暂行办法》"
+    "（国家医保局令第3号）第四十二条）"
+)
+RIGHTS_ADMINISTRATIVE = (
+    "本通知书载有或者据以作出行政处理决定的，你单位可以依法申请行政复议或者提起行政诉讼"
+    "（《医疗保障基金使用监督管理条例》第三十一条；《中华人民共和国行政复议法》；"
+    "《中华人民共和国行政诉讼法》）"
+)
+FRAUD_REFERRAL = (
+    "该问题涉嫌以欺诈、伪造证明材料或者其他手段骗取医疗保障基金支出（《医疗保障基金使用监督管理条例》"
+    "第四十条），本案移送医疗保障行政部门依法处理，涉嫌犯罪的依法移送公安机关，不按一般整改事项办理"
+)
+
+
+def escalation_warning(penalty_multiple: str) -> str:
+    """逾期处理: the penalty for the violation kept apart from the steps for not rectifying."""
+    return (
+        "违规处理：对本通知书所列违规金额，医疗保障经办机构依据医疗保障定点服务协议予以追回，"
+        f"并可按违规金额的 {penalty_multiple} 倍要求支付违约金；涉嫌违反《医疗保障基金使用监督"
+        "管理条例》的，移交医疗保障行政部门依法处理。未按期整改的处理：逾期未整改或整改不到位的，"
+        "医疗保障经办机构将依据医疗保障定点服务协议，视情节采取约谈、暂停结算、中止直至解除医保协议"
+        "等处理措施（《医疗机构医疗保障定点管理暂行办法》第三十八条、《零售药店医疗保障定点管理暂行"
+        "办法》第三十五条）。"
+    )
+
+
+def yuan(amount: str | None) -> str:
+    """An amount as printed: 1,234.50 元 (exact, from its decimal string)."""
+    if amount is None:
+        return "—"
+    return f"{Decimal(amount):,.2f} 元"
 
 
 class FontMissing(RuntimeError):
@@ -96,15 +132,52 @@ def found_text(task: TaskOut) -> str:
     return "；".join(parts) or "现场检查认定不符合"
 
 
+def deadline_text(task: TaskOut) -> str:
+    """整改期限 as printed: 立即整改, or the date (暂定 when counted on the fallback calendar)."""
+    if task.deadline_days == 0:
+        return "立即整改"
+    unit = "工作日" if task.deadline_basis == "working" else "日"
+    text = f"{_date(task.deadline)}前（送达之日起 {task.deadline_days} {unit}）"
+    return text + "（暂定）" if task.deadline_provisional else text
+
+
+def task_rows(task: TaskOut) -> list[tuple[str, str]]:
+    """The rows of one problem, shared by HTML and PDF."""
+    rows = [
+        ("检查内容", task.item_text),
+        ("判定标准", task.fail_when),
+        ("检查发现", found_text(task)),
+        ("依据", task.basis),
+    ]
+    if task.amount is not None:
+        rows.append(("违规金额", f"{yuan(task.amount)}（予以追回）"))
+    if task.fraud:
+        rows.append(("移送处理", FRAUD_REFERRAL))
+    else:
+        rows.append(("整改要求", task.required_action))
+    rows.append(("整改期限", deadline_text(task)))
+    return rows
+
+
 def _paragraphs(data: DocumentData) -> dict[str, str]:
     """The fixed wording of the notice, shared by HTML and PDF."""
     n = data.notice
-    inspectors = "、".join(n.inspectors) or "—"
+    people = n.inspector_details or []
+    inspectors = (
+        "、".join(f"{p.name}（执法证号：{p.enforcement_cert_no or '未登记'}）" for p in people)
+        or "、".join(n.inspectors)
+        or "—"
+    )
     score = f"{n.score_total:g} 分" if n.score_total is not None else "—"
-    basis = (
-        "整改期限按工作日计算（不含法定节假日，调休上班日计入）"
-        if n.deadline_basis == "working"
-        else "整改期限按自然日计算（最后一日为法定节假日或休息日的，顺延至其后第一个工作日）"
+    served = n.served_on
+    method = "纸质送达" if n.service_method == "paper" else "电子送达"
+    provisional = "（暂定，待当年法定节假日安排载入后确定）" if n.objection_provisional else ""
+    money = [t for t in n.tasks if t.amount is not None]
+    total = (
+        f"以上问题涉及违规金额合计 {yuan(n.amount_total)}（共 {len(money)} 项），由医疗保障经办机构"
+        "依据医疗保障定点服务协议予以追回。"
+        if money
+        else ""
     )
     return {
         "title": "整改通知书",
@@ -113,18 +186,28 @@ def _paragraphs(data: DocumentData) -> dict[str, str]:
         "intro": (
             f"{_date(n.inspection_date)}，我局检查人员{inspectors}对你单位开展了"
             f"{n.inspection_kind}（{n.checklist_title}）。检查得分 {score}，等级 {n.grade or '—'}。"
-            f"检查发现以下 {n.task_count} 个问题，现责令你单位按下列要求限期整改："
+            f"依据{LEGAL_BASIS}，检查发现以下 {n.task_count} 个问题，现责令你单位按下列要求限期整改："
         ),
+        "total": total,
         "reply": (
             "请于各问题的整改期限前，由机构医保负责人登录医保现场检查系统，逐项提交整改报告并上传"
-            f"整改佐证照片；医疗保障部门将逐项验收，必要时安排现场复查。{basis}。"
+            "整改佐证照片；医疗保障部门将逐项验收，必要时安排现场复查。整改期限自本通知书送达之日起"
+            "计算：标明“日”的按自然日计算（最后一日为法定节假日或休息日的，顺延至其后第一个工作日），"
+            "标明“工作日”的不含法定节假日，调休上班日计入；标明“立即整改”的，应于送达当日整改。"
+        ),
+        "service": (
+            f"本通知书于 {_date(served)}{method}，各项期限自该日起计算。"
+            if served
+            else "本通知书尚未签发送达。"
         ),
         "objection": (
-            f"如对认定的问题有异议，可在收到本通知书之日起 {data.objection_days} 个工作日内（即 "
-            f"{_date(n.objection_deadline)}前）通过系统对相应问题提出书面申诉，说明理由并附证明材料"
-            f"（{OBJECTION_RULE}）。申诉期间不停止整改。"
+            f"{RIGHTS_AGREEMENT}。如对认定的问题有异议，可自本通知书送达之日起 "
+            f"{data.objection_days} 个工作日内（即 {_date(n.objection_deadline)}前{provisional}）"
+            "通过系统对相应问题提出书面申诉，说明理由并附证明材料。申诉期间不停止整改。"
+            f"{RIGHTS_ADMINISTRATIVE}。"
         ),
-        "warning": ESCALATION_WARNING,
+        "warning": escalation_warning(n.penalty_multiple),
+        "contact": f"联系人：{n.contact or '—'}（{n.bureau}）",
         "bureau": n.bureau,
         "date": _date(n.issue_date),
         "verify": "扫描二维码可核验本通知书真伪" if data.qr_png else "草稿未签发，暂无核验二维码",
@@ -171,14 +254,7 @@ def render_html(data: DocumentData) -> str:
             f'<img alt="佐证照片" src="{_data_uri(img, _image_mime(img))}">'
             for img in data.evidence.get(str(task.id), [])
         )
-        rows = [
-            ("检查内容", task.item_text),
-            ("判定标准", task.fail_when),
-            ("检查发现", found_text(task)),
-            ("依据", task.basis),
-            ("整改要求", task.required_action),
-            ("整改期限", f"{_date(task.deadline)}前"),
-        ]
+        rows = task_rows(task)
         cells = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in rows)
         problems.append(
             f'<section class="problem"><h3>问题{task.seq}：{html.escape(task.section_title)}</h3>'
@@ -201,9 +277,12 @@ def render_html(data: DocumentData) -> str:
 <p>{p["to"]}</p>
 <p>{p["intro"]}</p>
 {"".join(problems)}
+<p>{p["total"]}</p>
 <h3>整改报告的提交</h3><p>{p["reply"]}</p>
-<h3>申诉</h3><p>{p["objection"]}</p>
-<h3>逾期处理</h3><p>{p["warning"]}</p>
+<h3>送达</h3><p>{p["service"]}</p>
+<h3>陈述、申辩与申诉</h3><p>{p["objection"]}</p>
+<h3>违规处理与逾期处理</h3><p>{p["warning"]}</p>
+<p>{p["contact"]}</p>
 <div class="foot"><div class="qr">{qr_html}</div>
 <div class="sign"><div>{p["bureau"]}</div><div>{p["date"]}</div></div></div>
 <p class="noprint"><button onclick="window.print()">打印</button></p>
@@ -306,14 +385,7 @@ def render_pdf(data: DocumentData) -> bytes:
         story.append(para("草稿 · 未签发", head))
     story += [Spacer(1, 4 * mm), para(p["to"]), para(p["intro"]), Spacer(1, 2 * mm)]
     for task in n.tasks:
-        rows = [
-            ("检查内容", task.item_text),
-            ("判定标准", task.fail_when),
-            ("检查发现", found_text(task)),
-            ("依据", task.basis),
-            ("整改要求", task.required_action),
-            ("整改期限", f"{_date(task.deadline)}前"),
-        ]
+        rows = task_rows(task)
         table = Table(
             [[para(k), para(v)] for k, v in rows],
             colWidths=[22 * mm, 150 * mm],
@@ -338,14 +410,16 @@ def render_pdf(data: DocumentData) -> bytes:
                 cells.append(Image(io.BytesIO(img), width=height * w / h, height=height))
             block.append(Table([cells], hAlign="LEFT"))
         story.append(KeepTogether(block))
+    if p["total"]:
+        story.append(para(p["total"]))
     story += [
         para("整改报告的提交", section),
         para(p["reply"]),
-        para("申诉", section),
+        para("送达", section),
+        para(p["service"]),
+        para("陈述、申辩与申诉", section),
         para(p["objection"]),
-        para("逾期处理", section),
-        para(p["warning"]),
-        Spacer(1, 8 * mm),
+        para("违规处理与逾期处理", section),
     ]
     qr_cell: list = [para(p["verify"], small)]
     if data.qr_png:
@@ -355,7 +429,9 @@ def render_pdf(data: DocumentData) -> bytes:
         colWidths=[50 * mm, 122 * mm],
         style=TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM")]),
     )
-    story.append(KeepTogether([footer]))
+    # The last paragraphs, the contact and the QR code with the signature block stay on one
+    # page: the QR code never sits alone on a last page.
+    story.append(KeepTogether([para(p["warning"]), para(p["contact"]), Spacer(1, 8 * mm), footer]))
 
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(

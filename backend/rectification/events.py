@@ -15,6 +15,7 @@ from backend.rectification.tables import TaskEvent
 EVENT_LABELS = {
     "drafted": "生成通知书草稿",
     "issued": "签发整改通知书",
+    "served": "登记送达",
     "answer": "提交整改报告",
     "accept": "验收通过",
     "reject": "退回重新整改",

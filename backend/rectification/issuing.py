@@ -9,18 +9,19 @@ issued (for a draft: when it is confirmed), counted from that day in China.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from backend.accounts.auth import CurrentUser, now
+from backend.accounts.tables import User
 from backend.audit.services import Actor, record
 from backend.checklists.schema import Checklist
 from backend.db import write_transaction
-from backend.errors import Conflict
+from backend.errors import Conflict, InvalidInput
 from backend.inspections.tables import Finding, FindingResult, Inspection
 from backend.institutions.tables import Region
-from backend.rectification import deadlines, numbering, verification
+from backend.rectification import deadlines, holidays, numbering, verification
 from backend.rectification.access import visible_notice
 from backend.rectification.config import RectificationSettings
 from backend.rectification.events import SYSTEM, EventActor, add_event
@@ -53,14 +54,16 @@ async def on_inspection_submitted(
             Inspection.assignment,
             Inspection.institution,
             Inspection.institution.region.as_alias("region"),
+            Inspection.assignment.created_by.as_alias("organiser"),
+            Inspection.assignment.created_by.region.as_alias("organiser_region"),
         )
         .where(Inspection.id == inspection_id)
         .first()
     )
     assert inspection is not None
-    findings = await Finding.select(Finding.id, Finding.item_id, Finding.result).where(
-        Finding.inspection == inspection_id
-    )
+    findings = await Finding.select(
+        Finding.id, Finding.item_id, Finding.result, Finding.amount
+    ).where(Finding.inspection == inspection_id)
     event_actor = await EventActor.by_id(user_id)
     messages: list[Notification] = []
     handled: set[str] = set()
@@ -82,7 +85,8 @@ async def on_inspection_submitted(
     notice = None
     if failed:
         notice = await _create(actor, event_actor, inspection, checklist, failed, settings)
-        if settings.notice_mode == "auto":
+        chain = await numbering.region_chain(inspection["region"])
+        if settings.mode_for([r["code"] for r in chain]) == "auto":
             notice, message = await _issue(notice, actor, None, settings, submitted_at)
             messages.append(message)
     # Inside the submission's transaction, which commits right after: see notify.py.
@@ -99,9 +103,18 @@ async def _create(
     failed: list[dict[str, Any]],
     settings: RectificationSettings,
 ) -> dict[str, Any]:
-    """The notice as a draft with its tasks (deadlines provisional until it is issued)."""
-    office = await numbering.issuing_office(inspection["region"], settings.office_level)
+    """The notice as a draft with its tasks (deadlines provisional until it is issued).
+
+    The issuing office is the bureau that organised the inspection (the region of the
+    supervisor who planned it: a county team's notice is the county bureau's); an assignment
+    planned by no regional supervisor falls back to ``YIBAO_NOTICE_OFFICE``.
+    """
+    if inspection.get("organiser_region"):
+        office = (await numbering.region_chain(inspection["organiser_region"]))[0]
+    else:
+        office = await numbering.issuing_office(inspection["region"], settings.office_level)
     today = deadlines.today_in_china()
+    calendar = await holidays.current()
     order = {item.id: n for n, (_, item) in enumerate(checklist.all_items())}
     items = {item.id: (section, item) for section, item in checklist.all_items()}
     failed = sorted(failed, key=lambda f: order.get(f["item_id"], len(order)))
@@ -114,11 +127,14 @@ async def _create(
             office=office["id"],
             status=NoticeStatus.draft.value,
             deadline_basis=settings.deadline_basis,
+            contact=await _contact(inspection.get("organiser")),
         )
     )
     tasks = []
     for seq, finding in enumerate(failed, start=1):
         section, item = items[finding["item_id"]]
+        basis = item.deadline_basis or settings.deadline_basis
+        due = deadlines.due(today, item.deadline_days, basis, calendar)
         tasks.append(
             RectificationTask(
                 notice=notice_id,
@@ -132,7 +148,11 @@ async def _create(
                 # The item's own wording of what to do; otherwise the reverse of its failure.
                 required_action=item.action or f"针对“{item.fail_when}”的问题进行整改",
                 deadline_days=item.deadline_days,
-                deadline=deadlines.deadline(today, item.deadline_days, settings.deadline_basis),
+                deadline=due.day,
+                deadline_basis=basis,
+                deadline_provisional=due.provisional,
+                amount=finding.get("amount") if getattr(item, "monetary", False) else None,
+                fraud=bool(getattr(item, "fraud", False)),
             )
         )
     await RectificationTask.insert(*tasks)
@@ -162,25 +182,18 @@ async def _issue(
     at: datetime,
 ) -> tuple[dict[str, Any], Notification]:
     """Number and issue a draft (inside the caller's write transaction): the number, the task
-    deadlines and the objection window are fixed now, counted from today in China."""
+    deadlines and the objection window are fixed now, counted from today in China, the day of
+    electronic service (送达) in the system."""
     today = deadlines.today_in_china(at)
     office = await Region.select().where(Region.id == notice["office"]).first()
     assert office is not None
     seq = await numbering.next_seq(office["id"], today.year)
     number = numbering.format_number(office["office_short_name"], today.year, seq)
-    objection_deadline = deadlines.add_working_days(today, settings.objection_working_days)
-    tasks = await RectificationTask.select(
-        RectificationTask.id, RectificationTask.deadline_days
-    ).where(RectificationTask.notice == notice["id"])
-    for task in tasks:
-        await RectificationTask.update(
-            {
-                RectificationTask.deadline: deadlines.deadline(
-                    today, task["deadline_days"], settings.deadline_basis
-                ),
-                RectificationTask.updated_at: at,
-            }
-        ).where(RectificationTask.id == task["id"])
+    objection = await count_from(notice["id"], today, settings, at)
+    objection_deadline = objection.day
+    tasks = await RectificationTask.select(RectificationTask.id).where(
+        RectificationTask.notice == notice["id"]
+    )
     changes = {
         RectificationNotice.status: NoticeStatus.issued.value,
         RectificationNotice.year: today.year,
@@ -191,8 +204,13 @@ async def _issue(
         RectificationNotice.objection_deadline: objection_deadline,
         RectificationNotice.verify_nonce: verification.new_nonce(),
         RectificationNotice.deadline_basis: settings.deadline_basis,
+        RectificationNotice.served_on: today,
+        RectificationNotice.service_method: "electronic",
+        RectificationNotice.objection_provisional: objection.provisional,
         RectificationNotice.updated_at: at,
     }
+    if issued_by is not None:
+        changes[RectificationNotice.contact] = await _contact(issued_by) or notice["contact"]
     await RectificationNotice.update(changes).where(RectificationNotice.id == notice["id"])
     issuer = await EventActor.by_id(issued_by) if issued_by else SYSTEM
     await add_event(notice["id"], "issued", issuer, text=number, status_after="issued", at=at)
@@ -243,3 +261,101 @@ async def confirm_notice(user: CurrentUser, notice_id: UUID) -> dict[str, Any]:
         notice, message = await _issue(notice, user.actor, user.id, settings, now())
     await notify(message)
     return notice
+
+
+async def _contact(user_id: UUID | None) -> str:
+    """联系人 printed on the notice: the organising (or confirming) supervisor and telephone."""
+    if user_id is None:
+        return ""
+    row = (
+        await User.select(User.display_name, User.username, User.phone)
+        .where(User.id == user_id)
+        .first()
+    )
+    if row is None:
+        return ""
+    name = row["display_name"] or row["username"]
+    return f"{name}（电话 {row['phone']}）" if row["phone"] else name
+
+
+async def count_from(
+    notice_id: UUID, served_on: date, settings: RectificationSettings, at: datetime
+) -> deadlines.Due:
+    """Count the tasks' deadlines from the serving day (each task on its own basis) and return
+    the objection window's end (working days), on the calendar as loaded now."""
+    calendar = await holidays.current()
+    tasks = await RectificationTask.select(
+        RectificationTask.id, RectificationTask.deadline_days, RectificationTask.deadline_basis
+    ).where(RectificationTask.notice == notice_id)
+    for task in tasks:
+        due = deadlines.due(served_on, task["deadline_days"], task["deadline_basis"], calendar)
+        await RectificationTask.update(
+            {
+                RectificationTask.deadline: due.day,
+                RectificationTask.deadline_provisional: due.provisional,
+                RectificationTask.updated_at: at,
+            }
+        ).where(RectificationTask.id == task["id"])
+    return deadlines.due(served_on, settings.objection_working_days, "working", calendar)
+
+
+async def record_service(
+    user: CurrentUser, notice_id: UUID, served_on: date, method: str, note: str = ""
+) -> dict[str, Any]:
+    """A supervisor records the day the notice was served on paper (送达): the objection window
+    and the rectification deadlines are counted again from that day.
+
+    Raises:
+        NotFound: not a notice of the supervisor's region.
+        Conflict: a draft (not served yet) or a closed notice.
+        InvalidInput: a day before the issue day or after today, an unknown method.
+    """
+    if method not in ("paper", "electronic"):
+        raise InvalidInput("送达方式须为 paper（纸质送达）或 electronic（电子送达）")
+    settings = RectificationSettings.from_env()
+    at = now()
+    today = deadlines.today_in_china(at)
+    async with write_transaction():
+        notice = await visible_notice(user, notice_id, lock=True)
+        if notice["status"] == NoticeStatus.draft.value:
+            raise Conflict("通知书尚未签发，不能登记送达")
+        if notice["status"] == NoticeStatus.closed.value:
+            raise Conflict("整改通知书已办结，不能再登记送达")
+        issued = deadlines.today_in_china(notice["issued_at"])
+        if served_on < issued:
+            raise InvalidInput(f"送达日期不能早于签发日期（{issued.isoformat()}）")
+        if served_on > today:
+            raise InvalidInput("送达日期不能晚于今天")
+        objection = await count_from(notice_id, served_on, settings, at)
+        await RectificationNotice.update(
+            {
+                RectificationNotice.served_on: served_on,
+                RectificationNotice.service_method: method,
+                RectificationNotice.objection_deadline: objection.day,
+                RectificationNotice.objection_provisional: objection.provisional,
+                RectificationNotice.updated_at: at,
+            }
+        ).where(RectificationNotice.id == notice_id)
+        label = "纸质送达" if method == "paper" else "电子送达"
+        await add_event(
+            notice_id,
+            "served",
+            EventActor.of(user),
+            text=f"{label}，送达日期 {served_on.isoformat()}" + (f"。{note}" if note else ""),
+            at=at,
+        )
+        await record(
+            user.actor,
+            "rectification_notice.serve",
+            "rectification_notice",
+            notice_id,
+            before={"served_on": notice["served_on"], "method": notice["service_method"]},
+            after={
+                "served_on": served_on,
+                "method": method,
+                "objection_deadline": objection.day,
+            },
+        )
+    row = await RectificationNotice.select().where(RectificationNotice.id == notice_id).first()
+    assert row is not None
+    return row

@@ -44,7 +44,9 @@ async def region_chain(region_id: UUID) -> list[dict[str, Any]]:
     current: UUID | None = region_id
     while current is not None and current not in seen:
         row = (
-            await Region.select(Region.id, Region.name, Region.parent, Region.office_short_name)
+            await Region.select(
+                Region.id, Region.code, Region.name, Region.parent, Region.office_short_name
+            )
             .where(Region.id == current)
             .first()
         )

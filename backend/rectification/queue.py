@@ -68,9 +68,11 @@ async def _answers(user: CurrentUser) -> list[dict[str, Any]]:
         (RectificationTask.status == TaskStatus.answered.value)
         & (RectificationTask.notice.status == NoticeStatus.issued.value)
     )
-    rows = await _scoped(query, user, RectificationTask.notice).order_by(
-        RectificationTask.answered_at
-    ).limit(MAX_ITEMS)
+    rows = (
+        await _scoped(query, user, RectificationTask.notice)
+        .order_by(RectificationTask.answered_at)
+        .limit(MAX_ITEMS)
+    )
     return [
         {
             "kind": "answer",
@@ -93,8 +95,10 @@ async def _objections(user: CurrentUser) -> list[dict[str, Any]]:
         (Objection.status == ObjectionStatus.pending.value)
         & (Objection.task.notice.status == NoticeStatus.issued.value)
     )
-    rows = await _scoped(query, user, Objection.task.notice).order_by(Objection.filed_at).limit(
-        MAX_ITEMS
+    rows = (
+        await _scoped(query, user, Objection.task.notice)
+        .order_by(Objection.filed_at)
+        .limit(MAX_ITEMS)
     )
     out = []
     for r in rows:
@@ -111,9 +115,11 @@ async def _drafts(user: CurrentUser) -> list[dict[str, Any]]:
         RectificationNotice.institution,
         RectificationNotice.created_at,
     ).where(RectificationNotice.status == NoticeStatus.draft.value)
-    rows = await _scoped(query, user, RectificationNotice).order_by(
-        RectificationNotice.created_at
-    ).limit(MAX_ITEMS)
+    rows = (
+        await _scoped(query, user, RectificationNotice)
+        .order_by(RectificationNotice.created_at)
+        .limit(MAX_ITEMS)
+    )
     counts: Counter[Any] = Counter()
     if rows:
         for t in await RectificationTask.select(RectificationTask.notice).where(
@@ -219,9 +225,7 @@ async def desk_counts(user: CurrentUser) -> DeskCounts:
         & (RectificationTask.deadline < today)
     )
     # The same rule as the overdue list (an answer sent in time is not overdue while it waits).
-    overdue = sum(
-        is_overdue(t, today) for t in await _scoped(late, user, RectificationTask.notice)
-    )
+    overdue = sum(is_overdue(t, today) for t in await _scoped(late, user, RectificationTask.notice))
     return DeskCounts(
         answers=await _scoped(answers, user, RectificationTask.notice),
         objections=await _scoped(objections, user, Objection.task.notice),

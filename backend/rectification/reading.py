@@ -19,6 +19,7 @@ from backend.institutions.tables import AGREEMENT_STATUS_LABELS, AgreementStatus
 from backend.rectification import deadlines, numbering, verification
 from backend.rectification.access import notice_where, visible_notice, visible_task
 from backend.rectification.attachments import attachment_urls
+from backend.rectification.config import RectificationSettings
 from backend.rectification.escalation import STEPS
 from backend.rectification.events import EVENT_LABELS
 from backend.rectification.reinspection import reinspection_assignments
@@ -26,6 +27,7 @@ from backend.rectification.schemas import (
     EscalationOut,
     EventOut,
     FoundOut,
+    InspectorOut,
     InstitutionBrief,
     NoticeDetail,
     NoticeSummary,
@@ -175,6 +177,10 @@ def _task_out(
         "required_action": task["required_action"],
         "deadline_days": task["deadline_days"],
         "deadline": task["deadline"],
+        "deadline_basis": task.get("deadline_basis") or "calendar",
+        "deadline_provisional": bool(task.get("deadline_provisional")),
+        "amount": task.get("amount"),
+        "fraud": bool(task.get("fraud")),
         "days_left": deadlines.days_left(task["deadline"], today),
         "overdue": is_overdue(task, today),
         "days_overdue": days_overdue(task, today),
@@ -339,12 +345,20 @@ async def _events(where: Any, limit: int = MAX_EVENTS) -> list[EventOut]:
     ]
 
 
-async def _inspectors(assignment_id: UUID) -> list[str]:
+async def _inspectors(assignment_id: UUID) -> list[InspectorOut]:
     rows = await AssignmentInspector.select(
         AssignmentInspector.inspector.display_name,
         AssignmentInspector.inspector.username,
+        AssignmentInspector.inspector.enforcement_cert_no,
     ).where(AssignmentInspector.assignment == assignment_id)
-    return sorted(r["inspector.display_name"] or r["inspector.username"] for r in rows)
+    people = [
+        InspectorOut(
+            name=r["inspector.display_name"] or r["inspector.username"],
+            enforcement_cert_no=r["inspector.enforcement_cert_no"] or "",
+        )
+        for r in rows
+    ]
+    return sorted(people, key=lambda p: p.name)
 
 
 def escalation_out(r: dict[str, Any]) -> EscalationOut:
@@ -402,16 +416,27 @@ async def notice_detail(
         .order_by(Escalation.created_at)
     )
     reinspections = await reinspection_assignments(notice_id)
+    team = await _inspectors(row["assignment_id"])
+    amounts = [Decimal(t["amount"]) for t in tasks if t.get("amount") is not None]
+    settings = RectificationSettings.from_env()
+    summary = _summary_fields(row, institution, tasks, today)
     verify = None
     if row["verify_nonce"]:
         token = verification.make_token(secret_key, row["id"], row["verify_nonce"])
         verify = verification.verify_url(base_url, token)
     return NoticeDetail(
-        **_summary_fields(row, institution, tasks, today),
+        **summary,
         bureau=numbering.bureau_name({"name": row["office_name"]}),
         inspection_kind=ASSIGNMENT_KIND_LABELS[AssignmentKind(row["assignment_kind"])],
         checklist_title=row["checklist_title"],
-        inspectors=await _inspectors(row["assignment_id"]),
+        inspectors=[p.name for p in team],
+        inspector_details=team,
+        served_on=row.get("served_on") or summary["issue_date"],
+        service_method=row.get("service_method") or ("electronic" if row["issued_at"] else ""),
+        objection_provisional=bool(row.get("objection_provisional")),
+        contact=row.get("contact") or "",
+        amount_total=str(sum(amounts, Decimal("0.00")).quantize(CENT)) if amounts else None,
+        penalty_multiple=str(settings.penalty_multiple),
         score_total=float(row["score_total"]) if row["score_total"] is not None else None,
         grade=row["grade"],
         deadline_basis=row["deadline_basis"],

@@ -69,6 +69,12 @@ class ReinspectionIn(Strict):
     note: str = Field(default="", max_length=1000)
 
 
+class ServiceIn(Strict):
+    served_on: date = Field(description="送达日期: not before the issue day, not after today")
+    method: Literal["paper", "electronic"] = Field(default="paper", description="送达方式")
+    note: str = Field(default="", max_length=500, description="e.g. 签收人")
+
+
 class SeenIn(Strict):
     at: datetime | None = Field(
         default=None, description="the server_time of the updates read; default: now"
@@ -125,8 +131,14 @@ class TaskOut(BaseModel):
     fail_when: str = Field(description="判定标准")
     basis: str = Field(description="依据")
     required_action: str = Field(description="整改要求")
-    deadline_days: int
+    deadline_days: int = Field(description="0: 立即整改")
     deadline: date
+    deadline_basis: str = Field(default="calendar", description="calendar | working")
+    deadline_provisional: bool = Field(
+        default=False, description="counted without the year's official calendar (暂定)"
+    )
+    amount: str | None = Field(default=None, description="yuan to be returned (追回), two decimals")
+    fraud: bool = Field(default=False, description="fraud: the case is referred (移送)")
     days_left: int = Field(description="calendar days to the deadline; negative once past")
     overdue: bool
     days_overdue: int
@@ -223,11 +235,23 @@ class NoticePage(BaseModel):
     offset: int
 
 
+class InspectorOut(BaseModel):
+    name: str
+    enforcement_cert_no: str = Field(description="执法证号")
+
+
 class NoticeDetail(NoticeSummary):
     bureau: str = Field(description="the issuing bureau, e.g. 威海市医疗保障局")
     inspection_kind: str
     checklist_title: str
     inspectors: list[str]
+    inspector_details: list[InspectorOut] = Field(description="names with 执法证号")
+    served_on: date | None = Field(description="送达日期, from which windows count")
+    service_method: str = Field(description="electronic | paper")
+    objection_provisional: bool
+    contact: str = Field(description="联系人")
+    amount_total: str | None = Field(description="yuan to be returned in all, two decimals")
+    penalty_multiple: str = Field(description="违约金 as a multiple of the amount")
     score_total: float | None
     grade: str | None
     deadline_basis: str

@@ -9,6 +9,7 @@ import httpx
 
 from backend.audit.tables import AuditEvent
 from backend.rectification.tables import NoticeCounter, RectificationNotice
+from tests.inspections.helpers import complete_inspection, new_assignment, push
 from tests.rectification.helpers import FAILS, make_tenant, notice_of, submit, upload_photo
 
 NUMBER_RE = re.compile(r"^威医保整改〔(\d{4})〕(\d+)号$")
@@ -170,10 +171,18 @@ async def test_numbers_follow_each_other_per_office_and_year(
 async def test_county_offices_number_their_own(
     client: httpx.AsyncClient, login, monkeypatch
 ) -> None:
-    monkeypatch.setenv("YIBAO_NOTICE_OFFICE", "county")
+    # The bureau that organised the inspection issues the notice: a county supervisor's plan.
     monkeypatch.setenv("YIBAO_DEADLINE_DAYS", "calendar")
     tenant = await make_tenant(client, login)
-    result = await submit(client, login, tenant, fails={"signage.complaint": {}})
+    assignment = await new_assignment(
+        client, await login("supervisor.huancui"), tenant.code, tenant.inspectors
+    )
+    record = await complete_inspection(
+        client, tenant.inspector, assignment, fail={"signage.complaint": {}}
+    )
+    response = await push(client, tenant.inspector, [record])
+    assert response.status_code == 200, response.text
+    result = response.json()["results"][0]
     notice = await notice_of(client, tenant.manager, result["inspection_id"])
     assert re.match(r"^环翠医保整改〔\d{4}〕\d+号$", notice["number"]), notice["number"]
     assert notice["bureau"] == "环翠区医疗保障局" and notice["deadline_basis"] == "calendar"
