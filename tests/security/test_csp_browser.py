@@ -18,8 +18,12 @@ from tests.pwa.conftest import (  # noqa: F401  (fixtures used by name)
     start_server,
     wait_ready,
 )
-from tests.pwa.test_inspection_flow import choose_from_list, institution
-from tests.pwa.test_platform import fresh_assignment
+from tests.pwa.test_inspection_flow import (
+    CLINIC,
+    choose_from_list,
+    institution,
+    new_assignment,
+)
 
 # Runs in every document before its own scripts (Playwright injects it outside the page's CSP).
 RECORD = """
@@ -39,7 +43,7 @@ async def test_the_inspectors_screens_run_under_the_policy(pwa_server, context, 
     messages: list[str] = []
     page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
     await context.add_init_script(RECORD)
-    assignment = fresh_assignment(pwa_server)
+    assignment_id = new_assignment(pwa_server, CLINIC, "clinic-routine")
     await page.goto("/")
     await wait_ready(page)
     assert "script-src 'self'" in (await page.evaluate(
@@ -48,11 +52,18 @@ async def test_the_inspectors_screens_run_under_the_policy(pwa_server, context, 
     await login(page, "inspector")
     await page.wait_for_selector(".task-card", timeout=20_000)
     assert await violations(page) == []
-    name, code = institution(pwa_server, assignment)
-    await choose_from_list(page, assignment["id"], name, code)
+    await choose_from_list(page, assignment_id, CLINIC, institution(pwa_server, CLINIC)["code"])
     await page.locator(".item-card").first.wait_for()
     assert await violations(page) == [], await violations(page)
     assert messages == []
+    # The listener hears, and the policy blocks, what an injected inline script would try.
+    await page.evaluate(
+        """() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1';
+                   document.head.append(s); }"""
+    )
+    await page.wait_for_function("() => window.__csp.length > 0")
+    assert await page.evaluate("() => window.__ran") is None
+    assert (await violations(page))[0]["directive"].startswith("script-src")
 
 
 async def test_the_desk_runs_under_the_policy(pwa_server, new_context) -> None:
