@@ -25,6 +25,7 @@ from litestar.handlers import HTTPRouteHandler
 from backend.app import create_app
 from backend.demo import demo_password
 from backend.institutions.tables import Institution
+from backend.rectification.deadlines import today_in_china
 from tests.inspections.helpers import (
     complete_inspection,
     institution_id,
@@ -477,6 +478,14 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
     ),
     "POST /api/rectification/notices/{notice_id:uuid}/confirm": (
         rect("POST", "/api/rectification/notices/{notice}/confirm"),
+        PLANNERS,
+    ),
+    "POST /api/rectification/notices/{notice_id:uuid}/service": (
+        rect(
+            "POST",
+            "/api/rectification/notices/{notice}/service",
+            json={"served_on": str(today_in_china()), "method": "paper"},
+        ),
         PLANNERS,
     ),
     "POST /api/rectification/notices/{notice_id:uuid}/reinspection": (_reinspection, PLANNERS),
