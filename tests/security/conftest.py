@@ -10,6 +10,17 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
+# The browser harness's fixtures (a real server, Chromium), for tests/security/test_csp_browser.py.
+from tests.pwa.conftest import (  # noqa: F401
+    browser,
+    context,
+    new_context,
+    page,
+    playwright_driver,
+    pwa_server,
+    start_server,
+)
+
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 

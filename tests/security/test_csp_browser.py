@@ -6,24 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.pwa.conftest import (  # noqa: F401  (fixtures used by name)
-    browser,
-    context,
-    demo_password,
-    login,
-    new_context,
-    page,
-    playwright_driver,
-    pwa_server,
-    start_server,
-    wait_ready,
-)
+import pytest
+
+from tests.pwa.conftest import _MISSING_MESSAGE, _missing, login, wait_ready
 from tests.pwa.test_inspection_flow import (
     CLINIC,
     choose_from_list,
     institution,
     new_assignment,
 )
+
+# Without Chromium or Playwright: skipped like tests/pwa/ (and a usage error under CI=true).
+pytestmark = pytest.mark.skipif(bool(_missing), reason=_MISSING_MESSAGE)
 
 # Runs in every document before its own scripts (Playwright injects it outside the page's CSP).
 RECORD = """
@@ -72,14 +66,14 @@ async def test_the_desk_runs_under_the_policy(pwa_server, new_context) -> None:
         await context.add_init_script(RECORD)
         page = await context.new_page()
         messages: list[str] = []
-        page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("console", lambda m, out=messages: out.append(m.text) if "Content Security Policy" in m.text else None)
         await page.goto("/")
         await wait_ready(page)
         await login(page, username)
         await page.wait_for_selector("nav.d-nav", timeout=20_000)
         for module in modules:
             await page.evaluate(f"() => {{ location.hash = '#/desk/{module}'; }}")
-            await page.wait_for_selector(f'nav.d-nav [aria-current], nav.d-nav .active', timeout=10_000)
+            await page.wait_for_selector("nav.d-nav [aria-current], nav.d-nav .active", timeout=10_000)
             await page.wait_for_timeout(400)  # charts, tables and counts drawn
             assert await violations(page) == [], (username, module, await violations(page))
         assert messages == [], messages
