@@ -63,8 +63,17 @@ def new_assignment(server: PwaServer, name: str, checklist_id: str, *, start: in
 
 
 def checklist(checklist_id: str) -> dict[str, Any]:
-    """The checklist file the demo server loaded."""
-    return yaml.safe_load((REPO / "checklists" / f"{checklist_id}.v1.yaml").read_text(encoding="utf-8"))
+    """The checklist new assignments use: the highest version of the files the server loaded."""
+    versions = [
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+        for path in (REPO / "checklists").glob(f"{checklist_id}.v*.yaml")
+    ]
+    return max(versions, key=lambda content: content["version"])
+
+
+def sample_size(item: dict[str, Any], plan: dict[str, Any]) -> int:
+    """The records a plan samples: as it says, else the item's minimum sample (10 without one)."""
+    return int(plan.get("sampled", item.get("min_sampled") or 10))
 
 
 def qr_png_file(tmp_path: Path, token: str, name: str, base_url: str | None = None) -> Path:
@@ -122,8 +131,10 @@ async def answer(page: Any, item: dict[str, Any], plan: dict[str, Any], photo: P
     if item["mode"] == "sample" and result != "na":
         # Tap a result, then the counts: the result follows them (failed > 0 ⇒ 不符合).
         await card.locator(f".result-{result}").click()
-        await card.locator(".sample-sampled").fill(str(plan.get("sampled", 10)))
+        await card.locator(".sample-sampled").fill(str(sample_size(item, plan)))
         await card.locator(".sample-failed").fill(str(plan.get("failed", 0)))
+        if plan.get("population") is not None:
+            await card.locator(".sample-population").fill(str(plan["population"]))
     else:
         await card.locator(f".result-{result}").click()
     if item["mode"] == "deduct" and result == "fail":
@@ -226,7 +237,8 @@ def clinic_plans() -> dict[str, dict[str, Any]]:
         "records.outpatient-log": {"result": "fail", "note": "10 月门诊日志中断 3 天"},
         "billing.duplicate-split": {"result": "fail", "occurrences": 3},
     }
-    for item in checklist("clinic-routine")["sections"][-2]["items"]:  # 中药饮片管理: no TCM service
+    sections = {section["id"]: section for section in checklist("clinic-routine")["sections"]}
+    for item in sections["tcm-herbs"]["items"]:  # 中药饮片管理: no TCM service
         plans[item["id"]] = {"result": "na"}
     plans["records.tcm-prescription"] = {"result": "na"}
     plans["billing.therapy-records"] = {"result": "na"}
@@ -385,7 +397,8 @@ async def test_scanning_refuses_another_institution_and_opens_the_right_one(
     photos = await fill_checklist(page, content, plans, tmp_path)
     await page.wait_for_selector("#veto-warning")
     score_text, grade = await read_prelim(page)
-    assert grade == "不合格"
+    lowest = content["grade_bands"][-1]["grade"]  # a 否决项 failure gives the lowest band
+    assert grade == lowest and lowest in await page.text_content("#veto-warning")
     inspection_id = re.search(r"#/inspect/([0-9a-f-]{36})", page.url).group(1)
     await page.click(f'.rail-item[data-section="{content["sections"][-1]["id"]}"]')
     await page.click("#to-sign")
@@ -395,7 +408,7 @@ async def test_scanning_refuses_another_institution_and_opens_the_right_one(
     synced = page.locator(f'#group-synced [data-inspection="{inspection_id}"][data-state="synced"]')
     await synced.wait_for(timeout=45_000)
     row = _one(pwa_server, "SELECT * FROM inspection WHERE id = ?", inspection_id)
-    assert (float(row["score_total"]), row["grade"]) == (float(score_text), "不合格")
+    assert (float(row["score_total"]), row["grade"]) == (float(score_text), lowest)
     assert len(pwa_server.query("SELECT id FROM photo WHERE inspection_id = ? AND kind = 'evidence'", inspection_id)) == photos
 
 
@@ -423,8 +436,9 @@ async def test_rejection_is_shown_plainly(context: Any, page: Any, pwa_server: P
     # The representative refuses to sign: recorded with a reason instead.
     await page.check("#rep-refused")
     await page.fill("#refuse-reason", "负责人外出，店员拒绝代签")
-    await draw(page, "#sig-inspector-inspector", 1)
-    await page.wait_for_selector("#sig-status-inspector-inspector.ok")
+    for n, key in enumerate(("inspector-inspector", "inspector-inspector2"), start=1):
+        await draw(page, f"#sig-{key}", n)
+        await page.wait_for_selector(f"#sig-status-{key}.ok")
     await page.click("#to-submit")
     await submit(page)
 
@@ -548,3 +562,81 @@ async def test_destructive_actions_confirm_and_name_what_is_lost(
     assert not await page.evaluate(
         "async (id) => !!(await (await import('/js/db.js')).db.inspections.get(id))", inspection_id)
     assert await page.locator(f'.task-card[data-assignment="{assignment_id}"]').count() == 1
+
+
+async def test_sample_below_the_minimum_needs_the_whole_population(page: Any, pwa_server: PwaServer) -> None:
+    """Checklists v2: a sample under the item's min_sampled counts only when the institution had
+    fewer records (总数不足) and every one was checked; the push carries ``population``."""
+    from tests.pwa.test_screens import LAYOUT, SIZES, viewport_shot
+
+    inst = institution(pwa_server, PHARMACY)
+    assignment_id = new_assignment(pwa_server, PHARMACY, "pharmacy-routine", start=2)
+    content = checklist("pharmacy-routine")
+    section, item = next((s, i) for s in content["sections"] for i in s["items"]
+                         if i["mode"] == "sample" and (i.get("min_sampled") or 0) >= 20)
+    minimum = item["min_sampled"]
+    await open_and_login(page)
+    await choose_from_list(page, assignment_id, PHARMACY, inst["code"])
+    inspection_id = re.search(r"#/inspect/([0-9a-f-]{36})", page.url).group(1)
+    await page.click(f'.rail-item[data-section="{section["id"]}"]')
+    card = page.locator(f'article.item-card[data-item="{item["id"]}"]')
+    await card.wait_for()
+    await card.scroll_into_view_if_needed()
+
+    # The minimum is shown; a full sample needs no 总份数.
+    await card.locator(".result-pass").click()
+    assert f"不少于 {minimum} 份" in await card.locator(".sample-fields").text_content()
+    population = card.locator(".population-field")
+    assert await population.is_hidden()
+
+    # Fewer than the minimum: the 总数不足 field appears, and the item is not complete.
+    await card.locator(".sample-sampled").fill("8")
+    await card.locator(".sample-failed").fill("0")
+    await population.wait_for(state="visible")
+    assert "抽查数应等于总份数" in await population.text_content()
+    assert await card.get_attribute("data-status") == "incomplete"
+    reason = await card.locator(".item-status").text_content()
+    assert f"最低抽查数 {minimum} 份" in reason and "总份数" in reason
+
+    # A population larger than the sample: still incomplete, the reason says why.
+    await card.locator(".sample-population").fill("12")
+    await page.wait_for_function(
+        "(id) => document.querySelector(`article[data-item='${id}'] .item-status`).textContent.includes('12')", arg=item["id"])
+    assert "抽查数应等于总份数" in await card.locator(".item-status").text_content()
+    assert await card.get_attribute("data-status") == "incomplete"
+    # ... and 提交 lists it, with the reason and a link to the item.
+    await page.goto(f"/#/submit/{inspection_id}")
+    missing = page.locator(f'#missing-list .missing-link[data-kind="incomplete"][data-item="{item["id"]}"]')
+    await missing.wait_for()
+    assert "总份数 12 份只抽查了 8 份" in await missing.text_content()
+    await missing.click()
+    await page.wait_for_selector(f'article.item-card[data-item="{item["id"]}"].flash')
+
+    # Every record checked (population = sampled): complete, and the preliminary score counts it.
+    await card.locator(".sample-population").fill("8")
+    await page.wait_for_selector(f'article.item-card[data-item="{item["id"]}"][data-status="done"]')
+    assert await card.locator(".item-status").text_content() == ""
+    assert (await read_prelim(page))[0] == "100.0"
+    assert "按已作答的 1 项计算" in await page.text_content("#score-bar")
+
+    # The screenshots of the item with its 总份数 field, at the three sizes, the layout checked.
+    for _, size in SIZES:
+        await page.set_viewport_size(size)
+        await card.evaluate("(el) => el.scrollIntoView({ block: 'center' })")
+        await page.wait_for_timeout(250)
+        problems = await page.evaluate(LAYOUT, size["width"] >= 768)
+        assert not problems, (size, problems)
+        await viewport_shot(page, "10-form-population")
+    await page.set_viewport_size(SIZES[0][1])
+
+    # The push carries population, and the server keeps it (a draft push, as the queue builds it).
+    draft = await page.evaluate(
+        "async (id) => (await import('/js/sync-queue.js')).buildPush(id, { submit: false })", inspection_id)
+    pushed = next(f for f in draft["findings"] if f["item"] == item["id"])
+    assert (pushed["sampled"], pushed["failed"], pushed["population"]) == (8, 0, 8)
+    response = pwa_server.api("POST", "/api/sync", username="inspector",
+                              json={"device_id": "population-test", "inspections": [draft]})
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["status"] == "accepted", response.text
+    stored = _one(pwa_server, "SELECT * FROM finding WHERE inspection = ? AND item_id = ?", inspection_id, item["id"])
+    assert (stored["result"], stored["sampled"], stored["failed"], stored["population"]) == ("pass", 8, 0, 8)
