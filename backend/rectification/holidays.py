@@ -141,6 +141,8 @@ def parse_calendar(text: str) -> tuple[int, list[dt.date], list[dt.date], str]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidInput(f"节假日文件不是有效的 YAML：{exc}") from None
+    except ValueError as exc:  # YAML reads 2027-13-01 as a date and fails on it
+        raise InvalidInput(f"节假日文件中有不是日期的值，应写作 YYYY-MM-DD：{exc}") from None
     if not isinstance(data, dict):
         raise InvalidInput("节假日文件应包含 year、holidays、workdays 三项")
     unknown = set(data) - {"year", "holidays", "workdays", "source"}
