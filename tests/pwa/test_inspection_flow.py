@@ -604,6 +604,18 @@ async def test_sample_below_the_minimum_needs_the_whole_population(page: Any, pw
         "(id) => document.querySelector(`article[data-item='${id}'] .item-status`).textContent.includes('12')", arg=item["id"])
     assert "抽查数应等于总份数" in await card.locator(".item-status").text_content()
     assert await card.get_attribute("data-status") == "incomplete"
+    # The screenshots of the item with its 总份数 field and the reason, at the three sizes, the
+    # layout checked.
+    for _, size in SIZES:
+        await page.set_viewport_size(size)
+        await page.evaluate("() => document.getElementById('toasts').replaceChildren()")
+        await card.evaluate("(el) => el.scrollIntoView({ block: 'center' })")
+        await page.wait_for_timeout(250)
+        problems = await page.evaluate(LAYOUT, size["width"] >= 768)
+        assert not problems, (size, problems)
+        await viewport_shot(page, "10-form-population")
+    await page.set_viewport_size(SIZES[0][1])
+
     # ... and 提交 lists it, with the reason and a link to the item.
     await page.goto(f"/#/submit/{inspection_id}")
     missing = page.locator(f'#missing-list .missing-link[data-kind="incomplete"][data-item="{item["id"]}"]')
@@ -618,16 +630,6 @@ async def test_sample_below_the_minimum_needs_the_whole_population(page: Any, pw
     assert await card.locator(".item-status").text_content() == ""
     assert (await read_prelim(page))[0] == "100.0"
     assert "按已作答的 1 项计算" in await page.text_content("#score-bar")
-
-    # The screenshots of the item with its 总份数 field, at the three sizes, the layout checked.
-    for _, size in SIZES:
-        await page.set_viewport_size(size)
-        await card.evaluate("(el) => el.scrollIntoView({ block: 'center' })")
-        await page.wait_for_timeout(250)
-        problems = await page.evaluate(LAYOUT, size["width"] >= 768)
-        assert not problems, (size, problems)
-        await viewport_shot(page, "10-form-population")
-    await page.set_viewport_size(SIZES[0][1])
 
     # The push carries population, and the server keeps it (a draft push, as the queue builds it).
     draft = await page.evaluate(

@@ -25,8 +25,8 @@ HUANCUI_PHARMACY = "P37100200001"
 
 # Builds a complete inspection of an assignment in IndexedDB, as the screens would: a finding per
 # item (one deduct item failed with 2 occurrences), evidence photos where the checklist asks
-# (generated camera images passed through photo-prep), both signatures. Returns its id and the
-# score scoring.js gives it.
+# (generated camera images passed through photo-prep), the representative's and two inspectors'
+# signatures. Returns its id and the score scoring.js gives it.
 FILL_INSPECTION = """async ({ assignmentId }) => {
   const { db } = await import('/js/db.js');
   const { prepareImage, prepareSignature, sha256Hex } = await import('/js/photo-prep.js');
@@ -72,7 +72,7 @@ FILL_INSPECTION = """async ({ assignmentId }) => {
       if (item.mode === 'deduct' && !failed && !item.critical) {
         finding.result = 'fail'; finding.occurrences = 2; finding.note = '现场发现 2 处'; failed = item.id;
       }
-      if (item.mode === 'sample') { finding.sampled = 10; finding.failed = 0; }
+      if (item.mode === 'sample') { finding.sampled = Math.max(10, item.min_sampled || 0); finding.failed = 0; }
       const evidence = item.evidence || 'none';
       if (evidence === 'photo_always' || (evidence === 'photo_on_fail' && finding.result === 'fail')) {
         finding.photo_ids.push(await photo(item.id, 'evidence', null, n));
@@ -81,7 +81,13 @@ FILL_INSPECTION = """async ({ assignmentId }) => {
     }
   }
   const representative = await photo(null, 'signature', 'representative', 1);
-  const inspector = await photo(null, 'signature', 'inspector', 2);
+  // 条例第二十九条: two inspectors of the team sign, this user first.
+  const team = [...assignment.inspectors].sort((a, b) => (a.id === session.user_id ? -1 : b.id === session.user_id ? 1 : 0));
+  const inspectorSignatures = [];
+  for (const [i, member] of team.slice(0, 2).entries()) {
+    inspectorSignatures.push({ photo_id: await photo(null, 'signature', 'inspector', 2 + i), signer: 'inspector',
+      name: member.display_name, user_id: member.id });
+  }
   const inspection = { id, assignment_id: assignmentId, institution_id: assignment.institution_id,
     checklist_version_id: checklist.version_id, checklist_id: checklist.checklist_id,
     checklist_version: checklist.version, checklist_hash: checklist.content_hash, state: 'draft',
@@ -90,7 +96,7 @@ FILL_INSPECTION = """async ({ assignmentId }) => {
     signature_refused_reason: '', note: '',
     signatures: [
       { photo_id: representative, signer: 'representative', name: '王店长' },
-      { photo_id: inspector, signer: 'inspector', name: session.display_name, user_id: session.user_id }],
+      ...inspectorSignatures],
     submitted_at: null, rejection: null, server: null };
   await db.transaction('rw', db.inspections, db.findings, db.photos, async () => {
     await db.inspections.put(inspection);
@@ -454,14 +460,14 @@ async def test_queued_offline_survives_reopen_and_syncs_exactly_once(
     assert str(row["id"]) == made["id"] and row["status"] == "submitted"
     assert float(row["score_total"]) == made["total"] and row["grade"] == made["grade"]
     signatures = json.loads(row["signatures"])
-    assert sorted(s["signer"] for s in signatures) == ["inspector", "representative"]
+    assert sorted(s["signer"] for s in signatures) == ["inspector", "inspector", "representative"]
     findings = pwa_server.query("SELECT * FROM finding WHERE inspection = ?", made["id"])
     assert len(findings) == made["findings"]
     failed = [f for f in findings if f["result"] == "fail"]
     assert [(f["item_id"], f["occurrences"]) for f in failed] == [(made["failed"], 2)]
     photos = pwa_server.query("SELECT kind FROM photo WHERE assignment = ?", assignment["id"])
     assert len(photos) == made["photos"]
-    assert sum(p["kind"] == "signature" for p in photos) == 2
+    assert sum(p["kind"] == "signature" for p in photos) == 3
 
 
 async def test_rejection_is_kept_with_the_servers_reason(page: Any, pwa_server: PwaServer) -> None:
@@ -564,6 +570,7 @@ async def test_build_push_matches_the_protocol(page: Any, pwa_server: PwaServer)
             "occurrences",
             "sampled",
             "failed",
+            "population",
             "note",
             "physician_ids",
             "photo_ids",

@@ -422,7 +422,7 @@ export async function render(root, params, app) {
         h("label", { for: population.id }, h("span.population-flag", "总数不足"), "实有总份数"),
         population,
         h("span.field-hint.population-hint", { id: `population-hint-${item.id}` },
-          `抽查不足 ${min} 份的，须填写机构实有的记录总份数，并全部检查（抽查数应等于总份数）`)) : null;
+          `机构实有记录不足 ${min} 份时填写，并须全部检查：抽查数应等于总份数`)) : null;
       const message = h("span.field-hint.num.sample-message");
       const read = (input) => {
         const digits = input.value.replace(/[^0-9]/g, "");

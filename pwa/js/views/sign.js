@@ -66,7 +66,7 @@ export async function render(root, params, app) {
             h("span.fail-detail.num", [
               critical.has(item.id) ? "否决项" : null,
               f.occurrences ? `发现 ${f.occurrences} 处` : null,
-              f.sampled ? `抽查 ${f.sampled}，不符合 ${f.failed}` : null,
+              f.sampled ? `抽查 ${f.sampled}${f.population != null ? `（总份数 ${f.population}）` : ""}，不符合 ${f.failed}` : null,
             ].filter(Boolean).join(" · ")),
             icon("chevronRight", { size: 18 }))))))
       : h("p.ok-text", icon("check", { size: 20 }), "没有不符合项"));
