@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
@@ -76,7 +76,7 @@ class ServiceIn(Strict):
 
 
 class SeenIn(Strict):
-    at: datetime | None = Field(
+    at: AwareDatetime | None = Field(
         default=None, description="the server_time of the updates read; default: now"
     )
 
