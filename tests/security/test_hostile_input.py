@@ -187,3 +187,12 @@ async def test_litestars_english_defaults_never_reach_a_user(client, login) -> N
         assert 400 <= response.status_code < 500, response.text
         assert not any(word in response.text for word in english), response.text
         assert_chinese_refusal(response, response.status_code)
+
+
+async def test_other_times_without_a_zone_never_crash(client, login) -> None:
+    manager = await login("manager")
+    naive = "2026-01-01T10:00:00"
+    response = await client.post("/api/rectification/updates/seen", json={"at": naive}, headers=manager)
+    assert_chinese_refusal(response, 400)
+    response = await client.get("/api/rectification/updates", params={"since": naive}, headers=manager)
+    assert response.status_code < 500, response.text
