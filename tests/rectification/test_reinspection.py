@@ -15,7 +15,7 @@ async def test_reinspection_accepts_and_reopens(client: httpx.AsyncClient, login
     fails = {
         "signage.complaint": {},
         "price-posting.price-tags": {"occurrences": 2},
-        "records.rx-retention": {"sampled": 10, "failed": 1},
+        "records.rx-retention": {"sampled": 20, "failed": 1},
     }
     result = await submit(client, login, tenant, fails=fails)
     supervisor = await login("supervisor")
@@ -67,7 +67,7 @@ async def test_reinspection_accepts_and_reopens(client: httpx.AsyncClient, login
         assignment,
         fail={
             "price-posting.price-tags": {"occurrences": 1},
-            "records.rx-retention": {"sampled": 10, "failed": 3},
+            "records.rx-retention": {"sampled": 20, "failed": 3},
             "signage.designated-sign": {},
         },
     )
