@@ -434,19 +434,21 @@ export async function render(root, params, app) {
         if (populationField) populationField.hidden = !short(s);
         message.classList.toggle("error", s !== null && x !== null && x > s);
         if (s !== null && x !== null && x > s) replace(message, icon("warning", { size: 16 }), "不符合数不能大于抽查数");
-        else if (s !== null && s >= 1 && x !== null) replace(message, `${x} / ${s} 不符合，本项得 ${(item.points * (1 - x / s)).toFixed(1).replace(/\.0$/, "")}/${item.points} 分；结果随不符合数自动判定`);
+        else if (s !== null && s >= 1 && x !== null && answerStatus(item, current(item)).state !== "done") {
+          replace(message, `${x} / ${s} 不符合；本项补全前不计分，结果随不符合数自动判定`);
+        } else if (s !== null && s >= 1 && x !== null) replace(message, `${x} / ${s} 不符合，本项得 ${(item.points * (1 - x / s)).toFixed(1).replace(/\.0$/, "")}/${item.points} 分；结果随不符合数自动判定`);
         else if (min) replace(message, `抽查不少于 ${min} 份；结果随不符合数自动判定`);
         else replace(message, suggested ? `检查方法建议抽查 ${suggested[1]} 份；结果随不符合数自动判定` : "结果随不符合数自动判定");
       };
       const onInput = () => {
         const s = read(sampled);
         const x = read(failed);
-        paintMessage(s, x);
         // A hidden 总份数 is kept in its field (shown again if the sample drops below the
         // minimum) but not in the answer: a full sample needs no population.
         const patch = { sampled: s, failed: x, population: short(s) ? read(population) : null };
         if (x !== null) patch.result = x > 0 ? "fail" : "pass";
         commit(item, patch, card);
+        paintMessage(s, x); // after the commit: whether the answer now counts
       };
       sampled.addEventListener("input", onInput);
       failed.addEventListener("input", onInput);
