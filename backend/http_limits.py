@@ -139,7 +139,8 @@ class HostileInputGuard:
         # The handler Litestar made for OPTIONS answers with the path's methods; its guards and
         # dependencies are the part never run here.
         try:
-            allow = handler.fn(scope).headers.get("allow", "OPTIONS")
+            headers = handler.fn(scope).headers
+            allow = next((v for k, v in headers.items() if k.lower() == "allow"), "OPTIONS")
         except Exception:  # a hand-written OPTIONS handler: let the app run it
             return False
         await send(
