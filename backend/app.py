@@ -49,7 +49,11 @@ from backend.rectification.controllers import (
 from backend.rectification.public import PublicVerificationController
 from backend.security import LocalSwaggerPlugin, before_send_hook, cors_config
 from backend.desk.controllers import DeskController
-from backend.rules.controllers import AssessmentController, PhysicianPointsController
+from backend.rules.controllers import (
+    AssessmentController,
+    NoticePointsController,
+    PhysicianPointsController,
+)
 from backend.settings import REPO_ROOT, Settings, get_settings
 from backend.tracking.controllers import ArchiveController, DashboardController, ExportController
 
@@ -160,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ArchiveController,
             PhysicianPointsController,
             AssessmentController,
+            NoticePointsController,
             InspectorRelationController,
             DrawController,
             BulkAssignmentController,

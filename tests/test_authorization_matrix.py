@@ -476,6 +476,19 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
         rect("GET", "/api/rectification/notices/{notice}/document.pdf"),
         REGION_READ,
     ),
+    # 医保医师记分告知书 (tests/rules/test_notice_points.py): as the notice itself.
+    "GET /api/rectification/notices/{notice_id:uuid}/deductions": (
+        rect("GET", "/api/rectification/notices/{notice}/deductions"),
+        REGION_READ,
+    ),
+    "GET /api/rectification/notices/{notice_id:uuid}/physician-points": (
+        rect("GET", "/api/rectification/notices/{notice}/physician-points"),
+        REGION_READ,
+    ),
+    "GET /api/rectification/notices/{notice_id:uuid}/physician-points.pdf": (
+        rect("GET", "/api/rectification/notices/{notice}/physician-points.pdf"),
+        REGION_READ,
+    ),
     "POST /api/rectification/notices/{notice_id:uuid}/confirm": (
         rect("POST", "/api/rectification/notices/{notice}/confirm"),
         PLANNERS,
@@ -553,6 +566,8 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
             "findings.csv",
             "rectification-tasks.xlsx",
             "rectification-tasks.csv",
+            "assessments.xlsx",
+            "assessments.csv",
         )
     },
     "GET /api/institutions/{institution_id:uuid}/archive": (

@@ -75,3 +75,77 @@ async def assess(institution_id: UUID, year: int) -> dict[str, Any]:
         "penalised_physicians": credit["penalised"],
         "physicians": credit["physicians"],
     }
+
+
+async def assess_many(institution_ids: list[UUID], year: int) -> dict[UUID, dict[str, Any]]:
+    """:func:`assess` for many institutions at once (the assessment export): the same answer
+    per institution, read in a few queries per batch of 500 instead of several per institution."""
+    from backend.inspections.sync import checklist_model
+    from backend.institutions.tables import Physician
+    from backend.rules.points import credit_decision
+    from backend.rules.tables import PhysicianPointEvent
+
+    start = datetime(year, 1, 1, tzinfo=CHINA_TZ)
+    end = start.replace(year=year + 1)
+    policy = get_policy()
+    out: dict[UUID, dict[str, Any]] = {}
+    for n in range(0, len(institution_ids), 500):
+        batch = institution_ids[n : n + 500]
+        rows = (
+            await Inspection.select(
+                Inspection.institution, Inspection.score_total, Inspection.checklist
+            )
+            .where(
+                Inspection.institution.is_in(batch)
+                & (Inspection.status == InspectionStatus.submitted.value)
+                & (Inspection.submitted_at >= start)
+                & (Inspection.submitted_at < end)
+                & (Inspection.assignment.kind != AssignmentKind.reinspection.value)
+                & Inspection.score_total.is_not_null()
+            )
+            .order_by(Inspection.submitted_at)
+        )
+        totals: dict[UUID, list[Decimal]] = {}
+        latest: dict[UUID, Any] = {}
+        for r in rows:
+            totals.setdefault(r["institution"], []).append(Decimal(str(r["score_total"])))
+            latest[r["institution"]] = r["checklist"]
+        penalised: dict[UUID, set[Any]] = {}
+        for r in await PhysicianPointEvent.select(
+            PhysicianPointEvent.institution, PhysicianPointEvent.physician
+        ).where(
+            PhysicianPointEvent.institution.is_in(batch)
+            & (PhysicianPointEvent.year == year)
+            & PhysicianPointEvent.reversed_on.is_null()
+        ):
+            penalised.setdefault(r["institution"], set()).add(r["physician"])
+        counts: dict[UUID, int] = {}
+        for r in await Physician.select(Physician.institution).where(
+            Physician.institution.is_in(batch)
+        ):
+            counts[r["institution"]] = counts.get(r["institution"], 0) + 1
+        for institution_id in batch:
+            mine = totals.get(institution_id, [])
+            score = mean_score(mine)
+            grade = amount = None
+            if score is not None:
+                grade = grade_for(score, await checklist_model(latest[institution_id]))
+                amount = policy.reward_for(score).quantize(Decimal("0.01"))
+            credit = credit_decision(
+                len(penalised.get(institution_id, ())),
+                counts.get(institution_id, 0),
+                year,
+                policy.physician_points,
+            )
+            out[institution_id] = {
+                "year": year,
+                "score": score,
+                "grade": grade,
+                "amount": amount,
+                "inspections": len(mine),
+                "credit_rating_excluded": credit["excluded"],
+                "reasons": [credit["reason"]] if credit["excluded"] else [],
+                "penalised_physicians": credit["penalised"],
+                "physicians": credit["physicians"],
+            }
+    return out

@@ -8,18 +8,25 @@ cancelled physician is a supervisor's or an admin's act.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, get, post
+from anyio import to_thread
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.enums import MediaType
 from litestar.params import FromPath, FromQuery
 
 from backend.accounts.auth import CurrentUser
 from backend.accounts.tables import Role
 from backend.errors import InvalidInput, NotFound
 from backend.institutions.tables import Physician
-from backend.rules import assessment, points
-from backend.rules.schemas import Assessment, PhysicianPoints
+from backend.rectification import documents, reading
+from backend.rectification.config import RectificationSettings
+from backend.rectification.controllers import ServiceUnavailable
+from backend.rules import assessment, notice_points, points
+from backend.rules.schemas import Assessment, NoticePoints, PhysicianPoints
+from backend.settings import Settings
 from backend.tenancy import require_roles, visible_institution
 
 READERS = require_roles(Role.admin, Role.supervisor, Role.inspector, Role.manager)
@@ -93,3 +100,94 @@ class AssessmentController(Controller):
         reward or penalty in yuan, and the credit-rating exclusion with its reasons."""
         await visible_institution(current_user, institution_id)
         return Assessment.model_validate(await assessment.assess(institution_id, _year(year)))
+
+
+async def _points_document(
+    request: Request[Any, Any, Any], user: CurrentUser, settings: Settings, notice_id: UUID
+) -> notice_points.PointsDocument:
+    # The notice read through its own tenancy rules: a manager sees only their institution's
+    # issued notices, and never one of a 飞行检查 whose window has not started (404 otherwise).
+    notice = await reading.notice_detail(
+        user,
+        notice_id,
+        secret_key=settings.secret_key,
+        base_url=reading.public_base(
+            RectificationSettings.from_env().public_base_url, str(request.base_url)
+        ),
+    )
+    return await notice_points.gather(
+        notice, RectificationSettings.from_env().objection_working_days
+    )
+
+
+class NoticePointsController(Controller):
+    """医保医师记分告知书: the written notice to the institution of its physicians' points
+    (威海办法第十五条), one per 整改通知书 that deducted points."""
+
+    path = "/api/rectification/notices"
+    tags = ["医保医师记分"]
+    guards = [READERS]
+
+    @get("/{notice_id:uuid}/deductions", summary="通知书涉及的医保医师记分")
+    async def deductions(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        notice_id: FromPath[UUID],
+        current_user: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+    ) -> NoticePoints:
+        """The physicians the notice deducted points from, per deduction the item and basis,
+        each one's remaining points and status for the year, the objection deadline, and the
+        printable document's URLs (an empty list: the notice deducted nothing)."""
+        doc = await _points_document(request, current_user, settings, notice_id)
+        return NoticePoints.model_validate(notice_points.summary(doc))
+
+    @get(
+        "/{notice_id:uuid}/physician-points",
+        summary="医保医师记分告知书（打印版网页）",
+        media_type=MediaType.HTML,
+    )
+    async def document_html(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        notice_id: FromPath[UUID],
+        current_user: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+    ) -> Response[str]:
+        """The 记分告知书 as a printable A4 HTML page."""
+        doc = await _points_document(request, current_user, settings, notice_id)
+        return Response(
+            notice_points.render_html(doc),
+            media_type=MediaType.HTML,
+            headers={"Cache-Control": "private, no-store"},
+        )
+
+    @get(
+        "/{notice_id:uuid}/physician-points.pdf",
+        summary="医保医师记分告知书（PDF）",
+        media_type="application/pdf",
+    )
+    async def document_pdf(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        notice_id: FromPath[UUID],
+        current_user: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+    ) -> Response[bytes]:
+        """The 记分告知书 as a PDF (A4, Chinese font embedded). 503 without a Chinese font."""
+        doc = await _points_document(request, current_user, settings, notice_id)
+        try:
+            pdf = await to_thread.run_sync(notice_points.render_pdf, doc)
+        except documents.FontMissing:
+            raise ServiceUnavailable(
+                "服务器未安装中文字体，暂时无法生成 PDF。请改用网页版打印，"
+                "或请系统管理员安装中文字体（fonts-wqy-microhei）。"
+            ) from None
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="physician-points-{notice_id}.pdf"',
+                "Cache-Control": "private, no-store",
+            },
+        )

@@ -288,8 +288,8 @@ async def sync_status(physician_id: UUID, on: date, actor: Actor = SYSTEM) -> St
 async def deduct_for_notice(actor: Actor, notice_id: UUID, issued_on: date) -> int:
     """Record the deductions of an issued notice (inside its issuing transaction): for each task,
     each physician its finding names, the item's ``physician_points``. Returns how many."""
-    from backend.rectification.tables import RectificationNotice, RectificationTask
     from backend.inspections.sync import checklist_model
+    from backend.rectification.tables import RectificationNotice, RectificationTask
 
     notice = await RectificationNotice.select(
         RectificationNotice.inspection, RectificationNotice.institution
@@ -464,7 +464,13 @@ async def credit_rating(institution_id: UUID, year: int) -> dict[str, Any]:
         )
     }
     total = await Physician.count().where(Physician.institution == institution_id)
-    count = len(penalised)
+    return credit_decision(len(penalised), total, year, policy)
+
+
+def credit_decision(
+    count: int, total: int, year: int, policy: PhysicianPointsPolicy
+) -> dict[str, Any]:
+    """The 2% rule on counts (pure): ``count`` penalised physicians of ``total``."""
     if total < 100:
         excluded = count > policy.credit_rating_small_count
         reason = (
@@ -483,3 +489,51 @@ async def credit_rating(institution_id: UUID, year: int) -> dict[str, Any]:
         "physicians": total,
         "reason": f"{reason}，不参加{year}年度信用等级评定" if excluded else None,
     }
+
+
+async def institution_points(
+    institution_id: UUID, year: int, on: date | None = None
+) -> dict[UUID, dict[str, Any]]:
+    """Every physician of the institution: the year's points deducted and remaining and the
+    status (on ``on`` for the current year, on 31 December for a past one), as
+    :func:`points_of` gives them but read in two queries and derived without writing (a read of
+    a whole institution's page does not record restorations; :func:`points_of` does)."""
+    on = on or today()
+    at = min(on, date(year, 12, 31))
+    policy = get_policy().physician_points
+    events: dict[UUID, list[dict[str, Any]]] = {}
+    for r in await PhysicianPointEvent.select().where(
+        (PhysicianPointEvent.physician.institution == institution_id)
+        & PhysicianPointEvent.reversed_on.is_null()
+    ).order_by(PhysicianPointEvent.effective_on):
+        events.setdefault(r["physician"], []).append(r)
+    reinstated: dict[UUID, list[date]] = {}
+    for h in await PhysicianStatusChange.select(
+        PhysicianStatusChange.physician, PhysicianStatusChange.effective_on
+    ).where(
+        (PhysicianStatusChange.physician.institution == institution_id)
+        & (PhysicianStatusChange.kind == StatusChangeKind.reinstate.value)
+        & PhysicianStatusChange.withdrawn_on.is_null()
+    ):
+        reinstated.setdefault(h["physician"], []).append(h["effective_on"])
+    ids = [
+        r["id"]
+        for r in await Physician.select(Physician.id).where(Physician.institution == institution_id)
+    ]
+    out: dict[UUID, dict[str, Any]] = {}
+    for physician_id in ids:
+        rows = events.get(physician_id, [])
+        state = timeline(
+            [_as_deduction(r) for r in rows], reinstated.get(physician_id, []), policy, at
+        )
+        deducted = sum(r["points"] for r in rows if r["year"] == year and r["effective_on"] <= at)
+        out[physician_id] = {
+            "year": year,
+            "initial": policy.initial,
+            "deducted": deducted,
+            "remaining": max(policy.initial - deducted, 0),
+            "status": state.status.value,
+            "suspended_until": state.suspended_until,
+            "reapply_after": state.reapply_after,
+        }
+    return out

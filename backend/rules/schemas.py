@@ -38,3 +38,41 @@ class Assessment(BaseModel):
     inspections: int = Field(description="inspections averaged")
     penalised_physicians: int
     physicians: int
+
+
+class NoticeDeductionOut(BaseModel):
+    seq: int | None = Field(description="the problem's number on the notice")
+    item_text: str
+    basis: str
+    points: int
+    effective_on: dt.date
+    reversed_on: dt.date | None = Field(description="set when an objection was upheld")
+
+
+class NoticePhysicianOut(BaseModel):
+    id: UUID
+    name: str
+    department: str
+    certificate_no: str
+    year: int
+    points: int = Field(description="points this notice deducts (in force)")
+    initial: int
+    deducted: int = Field(description="deducted in the year, all notices")
+    remaining: int
+    status: str
+    status_text: str = Field(description="e.g. 暂停医保医师资格至 2026年6月8日")
+    suspended_until: dt.date | None
+    reapply_after: dt.date | None
+    deductions: list[NoticeDeductionOut]
+
+
+class NoticePoints(BaseModel):
+    """The deductions one notice caused, as the 记分告知书 prints them."""
+
+    notice_id: UUID
+    notice_number: str | None
+    objection_deadline: dt.date | None
+    objection_provisional: bool
+    document_url: str
+    pdf_url: str
+    physicians: list[NoticePhysicianOut]
