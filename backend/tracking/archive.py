@@ -2,9 +2,10 @@
 
 Identity and agreement status with its history (every change of 协议状态, from an administrator
 or an escalation step, and every escalation step recorded), every submitted inspection with its
-date, kind, score and grade (the score's trend), notices with their tasks, physicians with this
-year's points, and the mean official score per year (re-inspections left out, as the annual
-assessment counts it).
+date, kind, score and grade (the score's trend), notices with their tasks, physicians with the
+chosen year's points (remaining, deducted) and status (暂停 until, 取消 and the re-application
+bar), the mean official score per year (re-inspections left out, as the annual assessment counts
+it) and the chosen year's 年度考核 (backend/rules/assessment.py).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from backend.institutions.tables import (
 )
 from backend.rectification.deadlines import today_in_china
 from backend.rectification.tables import NOTICE_STATUS_LABELS
+from backend.rules import assessment, points
 from backend.tracking import lists
-from backend.tracking.sql import Query, as_int
+from backend.tracking.sql import Query
 
 
 def _label(labels: dict[Any, str], value: str) -> str:
@@ -149,23 +151,36 @@ async def escalations_of(institution_id: UUID) -> list[dict[str, Any]]:
     return [lists.escalation_row(r) for r in rows]
 
 
-async def physicians_of(institution_id: UUID) -> list[dict[str, Any]]:
-    """The institution's 医保医师 with this year's remaining points, lowest first."""
+async def physicians_of(institution_id: UUID, year: int | None = None) -> list[dict[str, Any]]:
+    """The institution's 医保医师 with the year's points deducted and remaining and the status
+    (as ``GET /api/physicians/{id}/points`` gives them), the fewest remaining first."""
+    year = year or today_in_china().year
+    standing = await points.institution_points(institution_id, year)
     rows = await Query(
         "SELECT p.id AS id, p.name AS name, p.department AS department, p.title AS title,"
-        " p.certificate_no AS certificate_no, p.status AS status, p.year_points AS year_points"
-        " FROM physician p WHERE p.institution = {} ORDER BY p.year_points, p.department, p.name",
+        " p.certificate_no AS certificate_no FROM physician p WHERE p.institution = {}"
+        " ORDER BY p.department, p.name",
         institution_id,
     ).rows()
-    return [
-        {
-            **{k: r[k] for k in ("id", "name", "department", "title", "certificate_no")},
-            "status": r["status"],
-            "status_label": PHYSICIAN_STATUS_LABELS.get(PhysicianStatus(r["status"]), r["status"]),
-            "year_points": as_int(r["year_points"]),
-        }
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        key = r["id"] if isinstance(r["id"], UUID) else UUID(str(r["id"]))
+        s = standing[key]
+        status = PhysicianStatus(s["status"])
+        out.append(
+            {
+                **{k: r[k] for k in ("id", "name", "department", "title", "certificate_no")},
+                "status": status.value,
+                "status_label": PHYSICIAN_STATUS_LABELS.get(status, status.value),
+                "year": year,
+                "year_points": s["remaining"],
+                "deducted": s["deducted"],
+                "suspended_until": s["suspended_until"],
+                "reapply_after": s["reapply_after"],
+            }
+        )
+    out.sort(key=lambda p: p["year_points"])  # stable: department and name within
+    return out
 
 
 def yearly_means(inspections: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -189,13 +204,17 @@ def yearly_means(inspections: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-async def archive(user: CurrentUser, institution_id: UUID) -> dict[str, Any]:
-    """The whole 机构档案 of one institution the caller may see.
+async def archive(
+    user: CurrentUser, institution_id: UUID, year: int | None = None
+) -> dict[str, Any]:
+    """The whole 机构档案 of one institution the caller may see; physicians' points and the
+    年度考核 for ``year`` (default: the current year in China).
 
     Raises:
         NotFound: the institution does not exist or lies outside the caller's tenancy.
     """
     row = await institutions.get_institution(user, institution_id)
+    year = year or today_in_china().year
     inspections = await inspections_of(institution_id)
     status = AgreementStatus(row["agreement_status"])
     kind = InstitutionType(row["type"])
@@ -221,7 +240,9 @@ async def archive(user: CurrentUser, institution_id: UUID) -> dict[str, Any]:
         "inspections": inspections,
         "yearly": yearly_means(inspections),
         "notices": await notices_of(institution_id),
-        "physicians": await physicians_of(institution_id),
+        "year": year,
+        "physicians": await physicians_of(institution_id, year),
+        "assessment": await assessment.assess(institution_id, year),
     }
 
 

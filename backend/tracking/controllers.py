@@ -302,6 +302,40 @@ class ExportController(Controller):
         )
 
 
+    @get("/assessments.xlsx", summary="导出年度考核（XLSX）", media_type=XLSX)
+    async def assessments_xlsx(
+        self,
+        current_user: NamedDependency[CurrentUser],
+        region: FromQuery[str | None] = None,
+        type: FromQuery[str | None] = None,
+        year: FromQuery[int | None] = None,
+    ) -> Stream:
+        """One row per institution in the region and type: the year's 年度考核 (score, grade,
+        reward or penalty in yuan as a number with two decimals, the credit-rating exclusion
+        and its reasons). ``year`` defaults to the current one."""
+        return await _assessment_export("xlsx", current_user, region, type, year)
+
+    @get("/assessments.csv", summary="导出年度考核（CSV）", media_type=CSV)
+    async def assessments_csv(
+        self,
+        current_user: NamedDependency[CurrentUser],
+        region: FromQuery[str | None] = None,
+        type: FromQuery[str | None] = None,
+        year: FromQuery[int | None] = None,
+    ) -> Stream:
+        """The same rows as CSV (UTF-8 with BOM; amounts as exact decimal text, e.g. -1500.00)."""
+        return await _assessment_export("csv", current_user, region, type, year)
+
+
+async def _assessment_export(
+    ext: str, user: CurrentUser, region: str | None, type: str | None, year: int | None
+) -> Stream:
+    if year is not None and not 2000 <= year <= 2100:
+        raise InvalidInput("year 须为 2000–2100 之间的年份，如 2026", details={"field": "year"})
+    span = {"from": f"{year}-01-01", "to": f"{year}-12-31"} if year else {"from": None, "to": None}
+    return await _export("assessments", ext, user, {"region": region, "type": type, **span})
+
+
 class ArchiveController(Controller):
     path = "/api/institutions"
     tags = ["机构档案"]
@@ -309,12 +343,18 @@ class ArchiveController(Controller):
 
     @get("/{institution_id:uuid}/archive", summary="机构档案")
     async def archive(
-        self, institution_id: FromPath[UUID], current_user: NamedDependency[CurrentUser]
+        self,
+        institution_id: FromPath[UUID],
+        current_user: NamedDependency[CurrentUser],
+        year: FromQuery[int | None] = None,
     ) -> Archive:
         """Identity, agreement status and its history, escalation steps, every inspection with
-        its score and grade, yearly means, notices with their tasks, physicians with points.
+        its score and grade, yearly means, notices with their tasks, physicians with the year's
+        points and status, and the year's 年度考核 (``year``: default the current one).
         404 outside the caller's tenancy."""
-        return Archive.model_validate(await archive.archive(current_user, institution_id))
+        if year is not None and not 2000 <= year <= 2100:
+            raise InvalidInput("year 须为 2000–2100 之间的年份，如 2026", details={"field": "year"})
+        return Archive.model_validate(await archive.archive(current_user, institution_id, year))
 
     @get("/{institution_id:uuid}/history", summary="机构检查与整改历史")
     async def history(

@@ -1,5 +1,5 @@
 """Exports of what the filters select: inspections, findings and rectification tasks, as XLSX
-and CSV, written while they are read.
+and CSV, written while they are read; and the 年度考核 of every institution in scope for a year.
 
 The rows come from :mod:`backend.tracking.lists` in keyset batches. XLSX goes through openpyxl's
 write-only mode (rows are written to a temporary file as they come, never held all at once),
@@ -19,9 +19,11 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import partial
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 from anyio import to_thread
 from openpyxl import Workbook
@@ -29,6 +31,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from backend.institutions.tables import INSTITUTION_TYPE_LABELS, InstitutionType
+from backend.rules.assessment import assess_many
 from backend.tracking import lists
 from backend.tracking.dashboard import item_texts
 from backend.tracking.filters import Filters
@@ -46,7 +50,7 @@ class Column:
     header: str
     width: int
     value: Callable[[dict[str, Any]], Any]
-    kind: str = "text"  # text | date | number | int
+    kind: str = "text"  # text | date | number | int | score | money
 
 
 def safe_text(value: Any) -> Any:
@@ -112,6 +116,23 @@ TASK_COLUMNS = (
     Column("验收日期", 12, _get("reviewed_on"), "date"),
 )
 
+ASSESSMENT_COLUMNS = (
+    Column("机构编码", 16, _get("institution_code")),
+    Column("机构名称", 30, _get("institution_name")),
+    Column("机构类型", 12, _get("institution_type_label")),
+    Column("所属地区", 10, _get("region_name")),
+    Column("考核年度", 9, _get("year"), "int"),
+    Column("计入检查数", 10, _get("inspections"), "int"),
+    Column("考核得分", 9, _get("score"), "score"),
+    Column("等级", 8, _get("grade")),
+    Column("奖惩", 6, lambda r: None if r["amount"] is None else ("奖励" if r["amount"] >= 0 else "扣罚")),
+    Column("金额（元）", 12, _get("amount"), "money"),
+    Column("医保医师数", 10, _get("physicians"), "int"),
+    Column("受扣分处理医师数", 15, _get("penalised_physicians"), "int"),
+    Column("信用等级评定", 12, lambda r: "不参加" if r["credit_rating_excluded"] else "参加"),
+    Column("不参加原因", 50, lambda r: "；".join(r["reasons"])),
+)
+
 
 @dataclass(frozen=True)
 class Export:
@@ -126,6 +147,7 @@ EXPORTS = {
     "inspections": Export("inspections", "检查记录", INSPECTION_COLUMNS),
     "findings": Export("findings", "检查发现", FINDING_COLUMNS),
     "rectification-tasks": Export("rectification-tasks", "整改事项", TASK_COLUMNS),
+    "assessments": Export("assessments", "年度考核", ASSESSMENT_COLUMNS),
 }
 
 
@@ -135,6 +157,8 @@ def validate(export: Export, f: Filters, n: lists.Narrowing) -> None:
     Raises:
         InvalidInput: a bad narrowing value.
     """
+    if export.name == "assessments":
+        return  # filtered by region, type and year only
     what = "tasks" if export.name == "rectification-tasks" else "inspections"
     lists._from(what, f, n, date.today())
 
@@ -148,6 +172,9 @@ async def rows(
             yield batch
     elif export.name == "rectification-tasks":
         async for batch in lists.batches("tasks", f, n):
+            yield batch
+    elif export.name == "assessments":
+        async for batch in _assessments(f):
             yield batch
     else:
         async for batch in lists.batches("inspections", f, n, size=200):
@@ -196,8 +223,55 @@ async def _findings_of(inspections: list[dict[str, Any]]) -> list[dict[str, Any]
     return out
 
 
+ASSESSMENT_BATCH = 500
+
+
+async def _assessments(f: Filters) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every institution in the filters' region and type (by region, then code), with its
+    assessment of the filters' year (``f.start.year``): those without an inspection that year
+    too, with no score, so that the sheet lists the whole scope."""
+    year = f.start.year
+    after = ""
+    while True:
+        batch = await (
+            Query(
+                "SELECT i.id AS id, i.code AS code, i.name AS name, i.type AS type,"
+                " r.name AS region_name FROM institution i JOIN region r ON r.id = i.region"
+                " WHERE i.code > {}",
+                after,
+            )
+            .extend(f.institution_scope("i"))
+            .add("ORDER BY i.code LIMIT {}", ASSESSMENT_BATCH)
+            .rows()
+        )
+        if not batch:
+            return
+        after = batch[-1]["code"]
+        ids = [r["id"] if not isinstance(r["id"], str) else UUID(r["id"]) for r in batch]
+        results = await assess_many(ids, year)
+        yield [
+            {
+                "institution_code": r["code"],
+                "institution_name": r["name"],
+                "institution_type_label": INSTITUTION_TYPE_LABELS.get(
+                    InstitutionType(r["type"]), r["type"]
+                ),
+                "region_name": r["region_name"],
+                **results[key],
+            }
+            for r, key in zip(batch, ids, strict=True)
+        ]
+        if len(batch) < ASSESSMENT_BATCH:
+            return
+
+
 def file_name(export: Export, f: Filters, ext: str) -> tuple[str, str]:
-    """(ASCII name, Chinese name) of the file, naming its region and period."""
+    """(ASCII name, Chinese name) of the file, naming its region and period (the assessment:
+    its year)."""
+    if export.name == "assessments":
+        parts = [export.title, f.region_name] + ([f.type_label] if f.type_label else [])
+        parts.append(f"{f.start.year}年度")
+        return f"assessments-{f.start.year}.{ext}", "_".join(parts) + f".{ext}"
     ascii_name = f"{export.name}-{f.start.isoformat()}-{f.end.isoformat()}.{ext}"
     parts = [export.title, f.region_name]
     if f.type_label:
@@ -223,6 +297,10 @@ def _csv_value(column: Column, row: dict[str, Any]) -> Any:
         return value.isoformat()
     if column.kind == "number" and isinstance(value, float):
         return f"{value:g}"
+    if column.kind == "money":
+        return f"{Decimal(value).quantize(Decimal('0.01'))}"  # exact: "-1500.00"
+    if column.kind == "score":
+        return f"{Decimal(value).quantize(Decimal('0.1'))}"
     return safe_text(value)
 
 
@@ -257,6 +335,11 @@ def _xlsx_cell(ws: Any, column: Column, row: dict[str, Any]) -> Any:
     if column.kind == "number":
         cell = WriteOnlyCell(ws, value=float(value))
         cell.number_format = "0.0"
+        return cell
+    if column.kind in ("money", "score"):
+        # A number the spreadsheet can add up, shown with the decimals it was computed to.
+        cell = WriteOnlyCell(ws, value=float(value))
+        cell.number_format = "0.00" if column.kind == "money" else "0.0"
         return cell
     if column.kind == "int":
         return int(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -273,7 +274,25 @@ class ArchivePhysician(BaseModel):
     certificate_no: str
     status: str
     status_label: str
-    year_points: int
+    year: int = Field(description="the points year shown")
+    year_points: int = Field(description="points remaining in that year")
+    deducted: int = Field(description="points deducted in that year (in force)")
+    suspended_until: date | None = Field(description="last day of the running suspension")
+    reapply_after: date | None = Field(description="first day a cancelled physician may re-apply")
+
+
+class ArchiveAssessment(BaseModel):
+    """The year's 年度考核 (as ``GET /api/institutions/{id}/assessment`` gives it)."""
+
+    year: int
+    score: Decimal | None = Field(description="one decimal; null without an inspection")
+    grade: str | None
+    amount: Decimal | None = Field(description="yuan, two decimals: reward (+) or penalty (−)")
+    credit_rating_excluded: bool
+    reasons: list[str]
+    inspections: int
+    penalised_physicians: int
+    physicians: int
 
 
 class YearMean(BaseModel):
@@ -291,4 +310,6 @@ class Archive(BaseModel):
     inspections: list[ArchiveInspection]
     yearly: list[YearMean]
     notices: list[ArchiveNotice]
+    year: int = Field(description="the year of the physicians' points and the assessment")
     physicians: list[ArchivePhysician]
+    assessment: ArchiveAssessment
