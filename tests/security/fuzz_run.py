@@ -48,7 +48,8 @@ def _environment(data_dir: Path) -> None:
 
 def _cases(operation: Any, examples: int, seed: int) -> list[Any]:
     """Up to ``examples`` generated cases of one operation (generation only, nothing sent)."""
-    from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
 
     found: list[Any] = []
 
@@ -95,6 +96,8 @@ def _httpx_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run(examples: int, seed: int, roles: list[str], only: str = "") -> dict[str, Any]:
+    import logging
+
     import httpx
     import schemathesis
     from schemathesis.checks import not_a_server_error
@@ -110,8 +113,6 @@ async def run(examples: int, seed: int, roles: list[str], only: str = "") -> dic
     from backend.demo import create_demo_data, demo_password
     from backend.migrations import migrate
     from backend.settings import REPO_ROOT, get_settings
-
-    import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     await db.start()
