@@ -44,6 +44,7 @@ export async function render(root, params, app) {
         h("button.btn.primary#m-open-document", { type: "button", onclick: () => open(n.document_url) }, icon("file"), "查看/打印通知书"),
         h("button.btn.secondary#m-open-pdf", { type: "button", onclick: () => open(n.pdf_url) }, icon("file"), "下载 PDF")),
       objectionBox(n, app.session)),
+    pointsBox(n, open),
     n.escalations && n.escalations.length ? h("section.callout.danger.m-escalations", icon("warning"),
       h("div", h("strong", "已采取的处理措施"),
         h("ul", n.escalations.map((e) => h("li", `${e.label}（${fullDay(String(e.created_at).slice(0, 10))}）${e.note ? `：${e.note}` : ""}`))))) : null,
@@ -52,6 +53,20 @@ export async function render(root, params, app) {
       n.deadline_basis ? h("p.group-hint.muted", BASIS[n.deadline_basis] || n.deadline_basis) : null,
       h("div.m-task-list", n.tasks.map((t) => taskCard(t)))));
   return null;
+}
+
+/** 医保医师记分告知书: shown once it is known that the notice deducted physicians' points. */
+function pointsBox(n, open) {
+  const box = h("div.m-row.m-doc-actions.m-points-doc", { hidden: true });
+  call(`/notices/${n.id}/deductions`).then((points) => {
+    if (!points.physicians.length) return;
+    const names = points.physicians.map((p) => `${p.name} ${p.points} 分`).join("、");
+    box.append(
+      h("p.small.muted", `本通知书对医保医师记分：${names}。医师有异议的，可在申诉期内通过本机构对相应整改事项提出申诉。`),
+      h("button.btn.secondary#m-open-points", { type: "button", onclick: () => open(points.document_url) }, icon("file"), "医保医师记分告知书"));
+    box.hidden = false;
+  }).catch(() => {}); // offline or unavailable: the notice itself still shows
+  return box;
 }
 
 const BASIS = {

@@ -1,6 +1,7 @@
 // 用户: the accounts with their role, scope, state (停用 / 已锁定) and last login; create one;
 // for the chosen user: change role and scope, disable/enable, unlock, reset the password, revoke
-// every device, and the device sessions. Filters (role, region, state) stay in the URL.
+// every device, and the device sessions; an inspector's or a supervisor's 执法证号 (printed on the
+// notices they sign). Filters (role, region, state) stay in the URL.
 import { h, replace } from "../../../ui/dom.js";
 import { get, patch, post, errorText } from "../common/http.js";
 import { confirmDialog, failure, field, formMessage, loading } from "../common/page.js";
@@ -31,8 +32,11 @@ function scopeControls(regions, { role = "inspector", region = "", institution =
     const r = roleSel.value;
     regionField.hidden = !(r === "inspector" || r === "supervisor");
     instField.hidden = r !== "manager";
+    const cert = roleSel.form && roleSel.form.querySelector(".d-cert-field");
+    if (cert) cert.hidden = !(r === "inspector" || r === "supervisor");
   };
   roleSel.addEventListener("change", sync);
+  queueMicrotask(sync); // once the controls are in their form (the 执法证号 field follows the role)
   sync();
   return { nodes: [field("角色", roleSel), regionField, instField], read(values) {
     const r = values.role;
@@ -44,6 +48,14 @@ function scopeControls(regions, { role = "inspector", region = "", institution =
   } };
 }
 
+/** 执法证号: for inspectors and supervisors (条例第二十九条: the notice names the inspectors with it). */
+function certField(value) {
+  const input = h("input.d-cert-input", { name: "enforcement_cert_no", value: value || "", maxlength: "32", placeholder: "如 37100220260001", autocomplete: "off" });
+  const node = field("执法证号", input, "4–32 位字母、数字或连字符；印在其签字的整改通知书上");
+  node.classList.add("d-cert-field");
+  return node;
+}
+
 function createForm(regions, done) {
   const msg = h("p.d-msg", { hidden: true });
   const scope = scopeControls(regions);
@@ -53,7 +65,8 @@ function createForm(regions, done) {
       field("用户名", h("input#user-username", { name: "username", required: true, minlength: "3", maxlength: "64" }), "字母、数字、点、下划线或连字符"),
       field("姓名", h("input#user-display", { name: "display_name", maxlength: "64" })),
       field("初始密码", h("input#user-password", { name: "password", type: "password", required: true, minlength: "8", autocomplete: "new-password" }), "至少 8 位"),
-      ...scope.nodes),
+      ...scope.nodes,
+      certField("")),
     msg,
     h("div.d-actions",
       h("button.btn.primary#user-create-submit", { type: "submit" }, "创建用户"),
@@ -62,6 +75,7 @@ function createForm(regions, done) {
     event.preventDefault();
     const values = formValues(form);
     const body = { username: values.username.trim(), display_name: values.display_name.trim(), password: values.password, ...scope.read(values) };
+    if (body.role === "inspector" || body.role === "supervisor") body.enforcement_cert_no = (values.enforcement_cert_no || "").trim();
     try {
       const user = await post("/api/admin/users", body);
       done(user);
@@ -106,6 +120,16 @@ function detailPanel(user, regions, reload) {
     const body = scope.read(formValues(roleForm));
     act("修改角色", () => patch(`/api/admin/users/${encodeURIComponent(user.username)}`, body));
   });
+  const staff = user.role === "inspector" || user.role === "supervisor";
+  const certForm = staff ? h("form.d-inline-form#user-cert-form", certField(user.enforcement_cert_no),
+    h("button.btn.secondary", { type: "submit" }, "保存执法证号")) : null;
+  if (certForm) {
+    certForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const { enforcement_cert_no: cert } = formValues(certForm);
+      act("保存执法证号", () => patch(`/api/admin/users/${encodeURIComponent(user.username)}`, { enforcement_cert_no: (cert || "").trim() }));
+    });
+  }
   const pwForm = h("form.d-inline-form#user-password-form",
     field("新密码", h("input", { name: "password", type: "password", minlength: "8", required: true, autocomplete: "new-password" }), "重置后该用户所有设备需重新登录"),
     h("button.btn.secondary", { type: "submit" }, "重置密码"));
@@ -121,7 +145,7 @@ function detailPanel(user, regions, reload) {
     h("div.d-card-head", h("h2", `${user.display_name || user.username}（${user.username}）`),
       h("span.d-row-actions", stateCell(user),
         h("button.btn.secondary.small#user-detail-close", { type: "button", onclick: (e) => e.target.closest("#user-detail").remove() }, "关闭"))),
-    h("p.d-sub", `${ROLE_LABELS[user.role]} · ${scopeText(user)} · 最近登录 ${dateTime(user.last_login_at)}`),
+    h("p.d-sub", `${ROLE_LABELS[user.role]} · ${scopeText(user)}${staff ? ` · 执法证号 ${user.enforcement_cert_no || "未登记"}` : ""} · 最近登录 ${dateTime(user.last_login_at)}`),
     msg,
     h("div.d-actions",
       user.is_active
@@ -136,6 +160,7 @@ function detailPanel(user, regions, reload) {
           act("吊销全部设备", () => post(`${path}/revoke-devices`));
         } } }, "吊销全部设备")),
     h("div.d-split", roleForm, pwForm),
+    certForm,
     h("h3", "设备会话"),
     sessions);
 }
@@ -185,6 +210,7 @@ export async function render(el, ctx) {
       { key: "display_name", label: "姓名" },
       { key: "role", label: "角色", render: (u) => ROLE_LABELS[u.role] || u.role },
       { key: "scope", label: "范围", render: scopeText },
+      { key: "enforcement_cert_no", label: "执法证号", render: (u) => (u.role === "inspector" || u.role === "supervisor" ? (u.enforcement_cert_no || h("span.d-hint", "未登记")) : "—") },
       { key: "state", label: "状态", render: stateCell },
       { key: "last_login_at", label: "最近登录", cls: "d-nowrap", render: (u) => dateTime(u.last_login_at) },
     ],

@@ -1,9 +1,10 @@
 // 机构档案: search an institution by name or national code, then its page: identity and 协议状态
 // with its history, every inspection with the score's trend, notices with their tasks, 医保医师
-// with this year's points, and the yearly mean score. `#/desk/archive?q=…`, `#/desk/archive/<id>`.
+// with the chosen year's points and status, the yearly mean score and the year's 年度考核.
+// `#/desk/archive?q=…`, `#/desk/archive/<id>?year=YYYY`.
 import { h, replace } from "../../../ui/dom.js";
-import { get } from "../common/http.js";
-import { fact, failure, loading, pageHead } from "../common/page.js";
+import { download, errorText, get } from "../common/http.js";
+import { fact, failure, field, formMessage, loading, pageHead } from "../common/page.js";
 import { dataTable, pager } from "../common/table.js";
 import { deskHash } from "../common/url.js";
 import { COLORS, drawChart } from "./charts.js";
@@ -59,9 +60,68 @@ function trendOption(inspections) {
   };
 }
 
+/** Yuan from the API's exact decimal ("-1500.00") without going through a float: "1,500.00". */
+export function yuanText(amount) {
+  const [whole, cents = "00"] = String(amount).replace(/^[-+]/, "").split(".");
+  return `${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${cents.padEnd(2, "0").slice(0, 2)}`;
+}
+
+function amountText(amount) {
+  if (amount === null || amount === undefined) return "—";
+  const negative = String(amount).startsWith("-");
+  return h("span", { class: negative ? "d-low" : "d-good" }, `${negative ? "扣罚" : "奖励"} ${yuanText(amount)} 元`);
+}
+
+function physicianStatus(p) {
+  if (p.status === "suspended") return badge(`暂停至 ${p.suspended_until}`, true);
+  if (p.status === "cancelled") {
+    return h("span.d-pills", badge("取消资格", true), p.reapply_after ? h("span.d-hint", `${p.reapply_after} 起可重新申请`) : null);
+  }
+  return badge(p.status_label, false);
+}
+
+function assessmentSection(a, inst, ctx) {
+  const s = a.assessment;
+  const message = h("p.d-msg", { hidden: true });
+  const exportButton = (ext) => h("button.btn.small", {
+    type: "button",
+    class: "btn small secondary",
+    dataset: { file: `assessments.${ext}` },
+    onclick: async (event) => {
+      const button = event.currentTarget;
+      button.disabled = true;
+      formMessage(message, "");
+      const name = `年度考核_${inst.region_name}_${a.year}年度.${ext}`;
+      try {
+        await download(`/api/exports/assessments.${ext}?year=${a.year}&region=${encodeURIComponent(inst.region_code)}`, name);
+        formMessage(message, `已开始下载：${name}`, "ok");
+      } catch (error) {
+        formMessage(message, errorText(error));
+      } finally {
+        button.disabled = false;
+      }
+    },
+  }, ext === "xlsx" ? `导出${inst.region_name}年度考核（XLSX）` : "CSV");
+  return h("section.d-card.d-archive-section.d-assessment", { dataset: { year: a.year } },
+    h("div.d-card-head", h("h2", `${a.year} 年度考核`), h("div.d-actions", exportButton("xlsx"), exportButton("csv"))),
+    h("div.d-track-facts",
+      fact("考核得分", s.score === null ? "—" : h("strong.num", `${s.score} 分`)),
+      fact("等级", s.grade ? badge(s.grade, s.grade === "不合格") : "—"),
+      fact("计入检查", `${s.inspections} 次（不含复查）`),
+      fact("奖惩金额", amountText(s.amount)),
+      fact("受扣分处理医师", `${s.penalised_physicians} / ${s.physicians} 人`),
+      fact("信用等级评定", s.credit_rating_excluded ? badge("不参加", true) : badge("参加", false))),
+    s.score === null ? h("p.d-hint", `${a.year} 年没有已提交的检查（复查不计），无考核得分。`) : null,
+    s.reasons.length ? h("ul.d-reasons", s.reasons.map((r) => h("li", r))) : null,
+    message);
+}
+
 async function renderPage(el, ctx, id) {
   replace(el, loading());
-  const a = await get(`/api/institutions/${encodeURIComponent(id)}/archive`);
+  const thisYear = Number(new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric" }).format(new Date()));
+  const wanted = Number.parseInt(ctx.query.year, 10);
+  const year = wanted >= 2000 && wanted <= 2100 ? wanted : thisYear;
+  const a = await get(`/api/institutions/${encodeURIComponent(id)}/archive`, { year });
   const inst = a.institution;
   ctx.title(`${inst.name} · 机构档案`);
   const agreementBad = inst.agreement_status !== "normal";
@@ -123,25 +183,35 @@ async function renderPage(el, ctx, id) {
       empty: "没有处理措施或协议状态变更",
     }));
 
-  const physicians = section(`医保医师（${a.physicians.length}）`, dataTable({
-    columns: [
-      { key: "name", label: "姓名", width: "6em" },
-      { key: "department", label: "科室", width: "7em" },
-      { key: "title", label: "职称", width: "7em" },
-      { key: "certificate_no", label: "执业证书编码" },
-      { key: "status_label", label: "状态", width: "5em", render: (p) => badge(p.status_label, p.status !== "active") },
-      { key: "year_points", label: "本年剩余分", num: true, width: "6em", render: (p) => h("span", { class: p.year_points < 12 ? "d-low" : null }, String(p.year_points)) },
-    ],
-    rows: a.physicians,
-    empty: "没有登记的医保医师",
-  }));
+  const penalised = a.physicians.filter((p) => p.deducted > 0).length;
+  const physicians = section(`医保医师（${a.physicians.length}）`,
+    h("p.d-hint", `${a.year} 年度记分：${penalised} 人受扣分处理${a.year < thisYear ? "；状态为当年 12 月 31 日的状态" : ""}`),
+    dataTable({
+      id: "d-archive-physicians",
+      columns: [
+        { key: "name", label: "姓名", width: "5.5em" },
+        { key: "department", label: "科室", width: "6em" },
+        { key: "certificate_no", label: "执业证书编码" },
+        { key: "deducted", label: "已扣分", num: true, width: "4.5em", render: (p) => (p.deducted ? h("span.d-low", String(p.deducted)) : "0") },
+        { key: "year_points", label: "剩余分", num: true, width: "4.5em", render: (p) => h("span", { class: p.year_points < 12 ? "d-low" : null }, String(p.year_points)) },
+        { key: "status", label: "状态", width: "11em", render: physicianStatus },
+      ],
+      rows: a.physicians,
+      empty: "没有登记的医保医师",
+    }));
+
+  const years = [...new Set([thisYear, thisYear - 1, thisYear - 2, year, ...a.yearly.map((y) => y.year)])].sort((x, y) => y - x);
+  const yearSelect = h("select#d-archive-year", { name: "year", onchange: () => ctx.setQuery({ year: yearSelect.value }, { replace: false }) },
+    years.map((y) => h("option", { value: String(y), selected: y === year }, `${y} 年`)));
+  const assessment = assessmentSection(a, inst, ctx);
 
   replace(el,
     pageHead(inst.name, `${inst.code} · ${inst.type_label} · ${inst.region_name}`,
       h("a.btn.secondary", { href: deskHash(["dashboard", "list"], { what: "inspections", institution: inst.id, from: "2000-01-01", to: `${new Date().getFullYear()}-12-31` }) }, "全部检查列表"),
       h("a.btn.secondary", { href: deskHash("archive") }, "查找其他机构")),
     identity,
-    h("div.d-archive-grid", h("div.d-archive-col", inspections, physicians), h("div.d-archive-col", agreement, notices)));
+    h("div.d-filters.d-archive-year", field("考核与记分年度", yearSelect)),
+    h("div.d-archive-grid", h("div.d-archive-col", assessment, inspections, physicians), h("div.d-archive-col", agreement, notices)));
   if (a.inspections.length) {
     const option = trendOption(a.inspections);
     const points = option._points;
