@@ -20,6 +20,8 @@ from backend import __version__, db, http_limits
 from backend.accounts.auth import CurrentUser, TokenIssuer, make_jwt_auth
 from backend.accounts.controllers import AdminUserController, AuthController
 from backend.audit.controllers import AuditController
+from backend.audit.public import PublicAuditController
+from backend.audit.sealer import background_sealer
 from backend.checklists.controllers import ChecklistAdminController
 from backend.errors import DomainError, chinese_detail
 from backend.health import HealthController
@@ -41,6 +43,7 @@ from backend.planning.controllers import (
 )
 from backend.planning.public import PublicDrawController
 from backend.pwa_routes import PWA_ROUTES
+from backend.records.controllers import EvidenceController, PublicSigningKeyController
 from backend.rectification.controllers import (
     NoticeController,
     RectificationController,
@@ -138,7 +141,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await db.start()
         try:
-            yield
+            # Every worker runs the audit sealer; a lock lets one seal at a time.
+            async with background_sealer():
+                yield
         finally:
             await db.stop()
 
@@ -153,6 +158,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AssignmentController,
             SyncController,
             InspectionController,
+            EvidenceController,
+            PublicSigningKeyController,
             PhotoController,
             InstitutionController,
             NoticeController,
@@ -170,6 +177,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BulkAssignmentController,
             PlanningOptionsController,
             PublicDrawController,
+            PublicAuditController,
             DeskController,
             create_static_files_router(
                 path="/_assets",

@@ -19,5 +19,6 @@ APP_REGISTRY = AppRegistry(
         "backend.planning.piccolo_app",
         "backend.tracking.piccolo_app",
         "backend.rules.piccolo_app",
+        "backend.records.piccolo_app",
     ]
 )

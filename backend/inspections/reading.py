@@ -18,6 +18,7 @@ from backend.inspections.schemas import (
     InstitutionRef,
     PhotoOut,
 )
+from backend.records.schemas import SealOut
 from backend.inspections.tables import Finding, FindingRevision, Inspection, InspectionStatus, Photo
 from backend.tenancy import can_see_institution, institution_where
 
@@ -168,7 +169,16 @@ async def inspection_out(user: CurrentUser, inspection_id: UUID) -> InspectionOu
         inspectors=teams.get(row["assignment"], []),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        seal=await _seal(inspection_id),
     )
+
+
+async def _seal(inspection_id: UUID) -> SealOut | None:
+    """The inspection's current seal as the API shows it (None before submission)."""
+    from backend.records.seal import latest_seal, seal_out
+
+    row = await latest_seal(inspection_id, with_record=False)
+    return SealOut(**seal_out(row)) if row is not None else None
 
 
 async def list_inspections(

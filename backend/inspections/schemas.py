@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from backend.inspections.tables import AssignmentKind, AssignmentStatus
+from backend.records.schemas import SealOut
 
 ASSIGNMENT_KIND_LABELS = {
     AssignmentKind.routine: "日常检查",
@@ -283,6 +284,8 @@ class InspectionOut(BaseModel):
     inspectors: list[PersonRef]
     created_at: datetime
     updated_at: datetime
+    # Once submitted: the sealed record's digest and signature (see backend/records).
+    seal: SealOut | None = None
 
 
 class HistoryEvent(BaseModel):

@@ -52,6 +52,7 @@ from backend.inspections.tables import (
     WriteOutcome,
 )
 from backend.institutions.tables import Physician
+from backend.records.seal import seal_inspection
 from backend.rectification.issuing import on_inspection_submitted
 
 _checklists: dict[UUID, Checklist] = {}
@@ -774,4 +775,6 @@ async def _submit(
     )
     # The rectification notice (or its draft) for the failed items, in this same transaction.
     await on_inspection_submitted(actor, user.id, inspection_id, checklist, received)
+    # The sealed record (record.json, its digest and signature), committed with the submission.
+    await seal_inspection(inspection_id, at=received)
     return detail

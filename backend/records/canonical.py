@@ -1,0 +1,236 @@
+"""The canonical form of a submitted inspection: the bytes of ``record.json``.
+
+UTF-8 JSON, keys sorted, no insignificant whitespace (separators ``,`` and ``:``), non-ASCII
+characters written as themselves, decimals as strings (never a float), times in UTC as
+``YYYY-MM-DDTHH:MM:SS.ffffffZ``, lists in a fixed order (findings by item, inspectors and photos
+by id). The same database rows always give the same bytes, on SQLite and on PostgreSQL, so the
+record can be rebuilt at any time and compared with what was signed.
+
+Photos are named by the SHA-256 of the file kept on the server (the file a ZIP export carries as
+``photos/<sha256>.<ext>``); ``upload_sha256`` is the hash the tablet computed of what it sent
+(the server keeps a re-encoded image without metadata, so the two differ).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from backend.accounts.tables import User
+from backend.inspections.tables import AssignmentInspector, Finding, Inspection, Photo
+
+FORMAT = "yibao-record/1"
+
+# Given a photo row, the SHA-256 of its stored file (None when the file is missing).
+FileHash = Callable[[dict[str, Any]], Awaitable[str | None]]
+
+
+def canonical_bytes(record: dict[str, Any]) -> bytes:
+    """The exact bytes of ``record.json`` for a record dict."""
+    return json.dumps(
+        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def digest_of(data: bytes) -> str:
+    """SHA-256 hex of the bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # stored in UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _date(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _decimal(value: Any, places: int) -> str | None:
+    if value is None:
+        return None
+    return f"{Decimal(str(value)):.{places}f}"
+
+
+def _id(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+async def build_record(inspection_id: UUID, file_hash: FileHash) -> dict[str, Any] | None:
+    """The record dict of an inspection as the database holds it now (None: no such
+    inspection). ``file_hash`` gives each referenced photo's stored-file hash."""
+    row = (
+        await Inspection.select(
+            Inspection.all_columns(),
+            Inspection.institution.code,
+            Inspection.institution.name,
+            Inspection.checklist.checklist_id,
+            Inspection.checklist.version,
+            Inspection.assignment.kind.as_alias("a_kind"),
+            Inspection.assignment.window_start.as_alias("a_start"),
+            Inspection.assignment.window_end.as_alias("a_end"),
+        )
+        .where(Inspection.id == inspection_id)
+        .output(load_json=True)
+        .first()
+    )
+    if row is None:
+        return None
+    findings = (
+        await Finding.select().where(Finding.inspection == inspection_id).output(load_json=True)
+    )
+    team = await AssignmentInspector.select(
+        AssignmentInspector.inspector.id,
+        AssignmentInspector.inspector.username,
+        AssignmentInspector.inspector.display_name,
+    ).where(AssignmentInspector.assignment == row["assignment"])
+    photo_rows = {
+        str(p["id"]): p
+        for p in await Photo.select().where(Photo.assignment == row["assignment"])
+    }
+    submitter = None
+    if row["submitted_by"] is not None:
+        submitter = await User.select(User.username).where(User.id == row["submitted_by"]).first()
+
+    async def photo(photo_id: str) -> dict[str, Any]:
+        p = photo_rows.get(str(photo_id))
+        if p is None:
+            return {"id": str(photo_id), "sha256": None, "upload_sha256": None}
+        return {
+            "id": str(p["id"]),
+            "kind": p["kind"],
+            "content_type": p["content_type"],
+            "sha256": await file_hash(p),
+            "upload_sha256": p["sha256"],
+        }
+
+    finding_list = []
+    for f in sorted(findings, key=lambda f: f["item_id"]):
+        physicians = f.get("physician_ids") or ([str(f["physician"])] if f["physician"] else [])
+        finding_list.append(
+            {
+                "id": str(f["id"]),
+                "item": f["item_id"],
+                "result": f["result"],
+                "occurrences": f["occurrences"],
+                "sampled": f["sampled"],
+                "failed": f["failed"],
+                "population": f["population"],
+                "amount": f.get("amount"),
+                "note": f["note"],
+                "physician_ids": [str(p) for p in physicians],
+                "photos": [await photo(p) for p in f["photo_ids"] or []],
+            }
+        )
+    signatures = []
+    for s in row["signatures"] or []:
+        entry = await photo(s.get("photo_id"))
+        signatures.append(
+            {
+                "signer": s.get("signer"),
+                "name": s.get("name"),
+                "user_id": _id(s.get("user_id")),
+                "photo": entry,
+            }
+        )
+    return {
+        "format": FORMAT,
+        "inspection": {
+            "id": str(row["id"]),
+            "status": row["status"],
+            "representative_name": row["representative_name"],
+            "signature_refused_reason": row["signature_refused_reason"],
+            "note": row["note"],
+            "submitted_by": submitter["username"] if submitter else None,
+        },
+        "institution": {
+            "id": str(row["institution"]),
+            "code": row["institution.code"],
+            "name": row["institution.name"],
+        },
+        "assignment": {
+            "id": str(row["assignment"]),
+            "kind": row["a_kind"],
+            "window_start": _date(row["a_start"]),
+            "window_end": _date(row["a_end"]),
+        },
+        "checklist": {
+            "id": row["checklist.checklist_id"],
+            "version": row["checklist.version"],
+            "version_id": str(row["checklist"]),
+            "content_hash": row["checklist_hash"],
+        },
+        "findings": finding_list,
+        "signatures": signatures,
+        "times": {
+            "started_at": _time(row["started_at"]),
+            "submitted_at": _time(row["submitted_at"]),
+        },
+        "inspectors": sorted(
+            (
+                {
+                    "id": str(t["inspector.id"]),
+                    "username": t["inspector.username"],
+                    "display_name": t["inspector.display_name"],
+                }
+                for t in team
+            ),
+            key=lambda t: t["id"],
+        ),
+        "score": {
+            "total": _decimal(row["score_total"], 1),
+            "grade": row["grade"],
+        },
+    }
+
+
+def photo_hashes(record: dict[str, Any]) -> dict[str, str | None]:
+    """Every photo the record names (evidence and signatures): id → stored-file SHA-256."""
+    found: dict[str, str | None] = {}
+    for f in record.get("findings", []):
+        for p in f.get("photos", []):
+            found[p["id"]] = p.get("sha256")
+    for s in record.get("signatures", []):
+        p = s.get("photo") or {}
+        if "id" in p:
+            found[p["id"]] = p.get("sha256")
+    return found
+
+
+def differences(stored: Any, rebuilt: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Where two record dicts differ: (readable path such as ``findings[item-id].result``,
+    the stored value, the rebuilt value)."""
+    if isinstance(stored, dict) and isinstance(rebuilt, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for key in sorted(set(stored) | set(rebuilt)):
+            sub = f"{path}{key}" if key.startswith("[") else (f"{path}.{key}" if path else key)
+            out.extend(differences(stored.get(key), rebuilt.get(key), sub))
+        return out
+    if isinstance(stored, list) and isinstance(rebuilt, list):
+        keyed = _keyed(stored), _keyed(rebuilt)
+        if keyed[0] is not None and keyed[1] is not None:
+            return differences(keyed[0], keyed[1], path)
+        if len(stored) == len(rebuilt):
+            out = []
+            for i, (a, b) in enumerate(zip(stored, rebuilt, strict=True)):
+                out.extend(differences(a, b, f"{path}[{i}]"))
+            return out
+    return [] if stored == rebuilt else [(path, stored, rebuilt)]
+
+
+def _keyed(items: list[Any]) -> dict[str, Any] | None:
+    """A list of dicts keyed by ``item`` (findings) or ``id``, as ``[key]`` paths."""
+    for field in ("item", "id"):
+        if items and all(isinstance(i, dict) and field in i for i in items):
+            keys = [str(i[field]) for i in items]
+            if len(set(keys)) == len(keys):
+                return {f"[{k}]": i for k, i in zip(keys, items, strict=True)}
+    return None

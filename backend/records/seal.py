@@ -1,0 +1,119 @@
+"""Sealing: the canonical record of a submitted inspection, its digest and signature, stored.
+
+Called in the transaction that submits an inspection (one record build, one canonicalisation,
+one signature, one insert) and by any later change to a submitted inspection (:func:`reseal`),
+which appends a new seal and keeps the earlier ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+
+from backend.accounts.auth import now
+from backend.records.canonical import build_record, canonical_bytes, digest_of
+from backend.records.keys import ALGORITHM, signing_key
+from backend.records.tables import RecordSeal
+from backend.settings import Settings, get_settings
+from backend.storage import get_file_store
+
+
+def _sha256_file(path: Any) -> str | None:
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return None
+
+
+async def stored_file_hash(settings: Settings, photo: dict[str, Any]) -> str | None:
+    """SHA-256 of a photo's stored file (None when it is missing)."""
+    store = get_file_store(settings)
+    path = store.path_for(photo["storage_key"])
+    if path is not None:
+        return await anyio.to_thread.run_sync(_sha256_file, path)
+    try:
+        return hashlib.sha256(await store.get(photo["storage_key"])).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+async def seal_inspection(
+    inspection_id: UUID, *, reason: str = "submit", at: datetime | None = None
+) -> dict[str, Any]:
+    """Build, sign and store the inspection's record; returns the new seal row.
+
+    Call inside the transaction of the change, so the seal and the change commit together.
+    """
+    settings = get_settings()
+    key = signing_key(settings)
+
+    async def file_hash(photo: dict[str, Any]) -> str | None:
+        return await stored_file_hash(settings, photo)
+
+    record = await build_record(inspection_id, file_hash)
+    if record is None:
+        raise LookupError(f"inspection {inspection_id} does not exist")
+    data = canonical_bytes(record)
+    seal = RecordSeal(
+        inspection=inspection_id,
+        digest=digest_of(data),
+        signature=key.sign(data),
+        key_id=key.key_id,
+        algorithm=ALGORITHM,
+        reason=reason,
+        sealed_at=at or now(),
+        record=data.decode("utf-8"),
+    )
+    await seal.save()
+    return seal.to_dict()
+
+
+async def reseal(inspection_id: UUID, *, at: datetime | None = None) -> dict[str, Any]:
+    """Seal a submitted inspection again after a change (the earlier seals stay)."""
+    return await seal_inspection(inspection_id, reason="change", at=at)
+
+
+async def latest_seal(inspection_id: UUID, *, with_record: bool = True) -> dict[str, Any] | None:
+    """The inspection's current seal (the latest), or None when it was never sealed."""
+    columns = [] if with_record else [c for c in RecordSeal.all_columns() if c._meta.name != "record"]
+    return (
+        await RecordSeal.select(*columns)
+        .where(RecordSeal.inspection == inspection_id)
+        .order_by(RecordSeal.id, ascending=False)
+        .first()
+    )
+
+
+async def latest_seals(inspection_ids: list[UUID]) -> dict[str, dict[str, Any]]:
+    """The current seal of each of these inspections (by id as text)."""
+    if not inspection_ids:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    rows = (
+        await RecordSeal.select()
+        .where(RecordSeal.inspection.is_in(inspection_ids))
+        .order_by(RecordSeal.id)
+    )
+    for r in rows:  # ascending: the last one wins
+        out[str(r["inspection"])] = r
+    return out
+
+
+def seal_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A seal as the API shows it (the contract's fields, plus the short digest)."""
+    return {
+        "digest": row["digest"],
+        "short_digest": row["digest"][:16],
+        "signature": row["signature"],
+        "key_id": row["key_id"],
+        "algorithm": row["algorithm"],
+        "sealed_at": row["sealed_at"],
+    }
