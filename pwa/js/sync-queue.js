@@ -15,6 +15,7 @@ import { api, ApiError, AuthRequired, NetworkError } from "./api.js";
 import { emit, on } from "./events.js";
 import { isOnline, probe } from "./connection.js";
 import { sha256Hex } from "./photo-prep.js";
+import { normalAmount } from "./ui/format.js";
 
 const BASE_DELAY_MS = 2000;
 const MAX_DELAY_MS = 5 * 60 * 1000;
@@ -141,6 +142,9 @@ export async function buildPush(inspectionId, { submit = true } = {}) {
       physician_ids: Array.isArray(f.physician_ids) && f.physician_ids.length
         ? f.physician_ids : (f.physician_id ? [f.physician_id] : []),
       photo_ids: f.photo_ids || [],
+      // 违规金额 as an exact two-decimal string, only where the server takes it (a failed
+      // finding); an amount the server would refuse stays on the tablet (the form flags it).
+      ...(f.result === "fail" && normalAmount(f.amount) !== null ? { amount: normalAmount(f.amount) } : {}),
       client_revision: f.client_revision || 0,
       client_updated_at: f.client_updated_at || inspection.client_updated_at || new Date().toISOString(),
     })),

@@ -146,6 +146,10 @@ async def answer(page: Any, item: dict[str, Any], plan: dict[str, Any], photo: P
         await card.locator(".note-input").fill(plan["note"])
     if plan.get("physician"):
         await card.locator(".physician-list input[type=checkbox]").first.check()
+    failing = result == "fail" or (item["mode"] == "sample" and plan.get("failed", 0) > 0)
+    if item.get("monetary") and failing:
+        # A failed monetary item carries its 违规金额 (the app asks for it before 提交).
+        await card.locator(".amount-input").fill(plan.get("amount", "100"))
     if photo is not None:
         if not await card.locator("input.photo-input").count():
             await card.locator(".x-add-photo").click()
@@ -235,7 +239,7 @@ def clinic_plans() -> dict[str, dict[str, Any]]:
         "physicians.tcm-scope": {"result": "na"},
         "price-posting.same-price": {"result": "pass", "sampled": 10, "failed": 0},
         "records.outpatient-log": {"result": "fail", "note": "10 月门诊日志中断 3 天"},
-        "billing.duplicate-split": {"result": "fail", "occurrences": 3},
+        "billing.duplicate-split": {"result": "fail", "occurrences": 3, "amount": "356.5"},
     }
     sections = {section["id"]: section for section in checklist("clinic-routine")["sections"]}
     for item in sections["tcm-herbs"]["items"]:  # 中药饮片管理: no TCM service
@@ -347,6 +351,7 @@ async def test_whole_inspection_offline_then_synced_once(
     assert (rx["result"], rx["sampled"], rx["failed"]) == ("fail", 20, 2) and rx["physician"]
     assert by_item["price-posting.same-price"]["result"] == "pass" and by_item["price-posting.same-price"]["sampled"] == 10
     assert by_item["billing.duplicate-split"]["occurrences"] == 3
+    assert by_item["billing.duplicate-split"]["amount"] == "356.50"  # as typed, to two decimals
     assert by_item["physicians.tcm-scope"]["result"] == "na"
     evidence = pwa_server.query("SELECT * FROM photo WHERE inspection_id = ? AND kind = 'evidence'", inspection_id)
     assert len(evidence) == photos

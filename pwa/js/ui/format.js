@@ -61,9 +61,62 @@ export function scoreLabel(total) {
   return Number(total).toFixed(1);
 }
 
-/** CSS modifier of a grade. */
+/**
+ * CSS modifier of a grade by its name (the v1 names). For screens that have no checklist at hand;
+ * where the checklist is known use gradeBandClass, which follows the checklist's own bands.
+ */
 export function gradeClass(grade) {
   return { 优秀: "grade-a", 良好: "grade-b", 合格: "grade-c", 不合格: "grade-d" }[grade] || "grade-none";
+}
+
+/**
+ * The colour class of a grade by its place in the checklist's bands (highest first): the top
+ * band grade-a, the lowest grade-d, those between grade-b / grade-c; whatever the names are.
+ */
+export function gradeBandClass(content, grade) {
+  const bands = (content && content.grade_bands) || [];
+  const at = bands.findIndex((b) => b.grade === grade);
+  if (at < 0) return "grade-none";
+  if (at === bands.length - 1) return bands.length === 1 ? "grade-a" : "grade-d";
+  if (at === 0) return "grade-a";
+  return at === 1 ? "grade-b" : "grade-c";
+}
+
+// --- money (违规金额): exact decimal strings, never a JS float ---------------------------------
+
+// As the server takes it (backend/inspections/sync.py): up to 12 digits of yuan, at most two decimals.
+const AMOUNT = /^(\d{1,12})(?:\.(\d{1,2}))?$/;
+
+/**
+ * An amount of yuan as typed, normalised to two decimals by string operations ("1234.5" ->
+ * "1234.50", "007" -> "7.00"), or null when it is not a non-negative amount with at most two
+ * decimals. Full-width digits and 。 (a Chinese keyboard's) are read as their ASCII forms.
+ */
+export function normalAmount(raw) {
+  if (raw === null || raw === undefined) return null;
+  const text = String(raw).trim()
+    .replace(/[\uff10-\uff19]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replace(/[。．]/g, ".");
+  const m = AMOUNT.exec(text);
+  if (!m) return null;
+  return `${m[1].replace(/^0+(?=\d)/, "")}.${(m[2] || "").padEnd(2, "0")}`;
+}
+
+/** Whole fen (分) of a normalised amount, as a BigInt (exact whatever the size). */
+export const amountFen = (amount) => BigInt(normalAmount(amount).replace(".", ""));
+
+/** The sum of normalised amounts, itself a normalised amount ("0.00" for none): added in fen. */
+export function sumAmounts(amounts) {
+  const fen = amounts.reduce((total, a) => total + amountFen(a), 0n);
+  const text = fen.toString().padStart(3, "0");
+  return `${text.slice(0, -2)}.${text.slice(-2)}`;
+}
+
+/** "1,234.50 元" from a normalised amount (digits grouped by thousands, as on a notice). */
+export function amountLabel(amount) {
+  // A total may pass the 12 digits one amount may have: only its form is checked here.
+  const [yuan, fen] = (normalAmount(amount) || String(amount)).split(".");
+  return `${yuan.replace(/\B(?=(\d{3})+$)/g, ",")}.${fen} 元`;
 }
 
 /** Bytes as "1.2 MB". */

@@ -11,9 +11,9 @@ import { toast } from "../ui/toast.js";
 import { confirm, choose } from "../ui/dialog.js";
 import { numberStepper } from "../ui/stepper.js";
 import { imageUrl } from "../ui/authed.js";
-import { RESULT_LABELS, STATE_LABELS, scoreLabel } from "../ui/format.js";
+import { RESULT_LABELS, STATE_LABELS, amountLabel, normalAmount, scoreLabel } from "../ui/format.js";
 import {
-  addEvidencePhoto, answerStatus, deleteEvidencePhoto, gradeBandClass, isEditable, itemHref, loadInspection,
+  AMOUNT_HINT, addEvidencePhoto, amountProblem, answerStatus, deleteEvidencePhoto, gradeBandClass, isEditable, itemHref, loadInspection,
   lowestGrade, minSampled, photoRequirement, progressOf, saveFinding, scoringAnswers,
 } from "./model.js";
 
@@ -135,7 +135,7 @@ export async function render(root, params, app) {
   // --- saving --------------------------------------------------------------------------------
 
   function current(item) {
-    return findings.get(item.id) || { item: item.id, result: null, occurrences: null, sampled: null, failed: null, population: null, note: "", physician_id: null, physician_ids: [], photo_ids: [] };
+    return findings.get(item.id) || { item: item.id, result: null, occurrences: null, sampled: null, failed: null, population: null, note: "", physician_id: null, physician_ids: [], photo_ids: [], amount: null };
   }
 
   function commit(item, patch, card) {
@@ -190,6 +190,16 @@ export async function render(root, params, app) {
         Object.assign(patch, { physician_id: null, physician_ids: [] });
       } else if (result === "fail" && !named.length && memory.physician_ids?.length) {
         Object.assign(patch, { physician_id: null, physician_ids: memory.physician_ids });
+      }
+    }
+    if (item.monetary) {
+      // 违规金额 belongs to a failed finding only (the server refuses it on any other): taken off
+      // when the result changes away from 不符合, given back if it returns.
+      if (result !== "fail" && f.amount != null && f.amount !== "") {
+        memory.amount = f.amount;
+        patch.amount = null;
+      } else if (result === "fail" && (f.amount == null || f.amount === "") && memory.amount) {
+        patch.amount = memory.amount;
       }
     }
     remembered.set(item.id, memory);
@@ -371,6 +381,7 @@ export async function render(root, params, app) {
       const failing = f.result === "fail";
       if (item.mode === "deduct" && failing) parts.push(deductField(f));
       if (item.mode === "sample" && f.result !== "na") parts.push(sampleFields(f));
+      if (item.monetary && failing) parts.push(amountField(f));
       if (item.physician_points > 0 && failing) parts.push(physicianField(f));
       const showNote = failing || (f.note && f.note.length) || openExtras.has("note");
       const showPhotos = failing || f.photo_ids.length || openExtras.has("photos") || item.evidence === "photo_always";
@@ -460,6 +471,41 @@ export async function render(root, params, app) {
         h("div.field.count-field", h("label", { for: failed.id }, "不符合数"), failed),
         populationField,
         message);
+    }
+
+    function amountField(f) {
+      // Kept as text from keyboard to server: a JS number would turn 0.1 + 0.2 into 0.30000000000000004.
+      const input = h("input.amount-input.x-amount", {
+        id: `amount-${item.id}`, type: "text", inputmode: "decimal", autocomplete: "off",
+        placeholder: "0.00", maxlength: "24", value: f.amount ?? "", disabled: !editable,
+        "aria-describedby": `amount-hint-${item.id}`,
+      });
+      const hint = h("span.field-hint.amount-hint", { id: `amount-hint-${item.id}`, "aria-live": "polite" });
+      const field = h("div.field.amount-field",
+        h("label", { for: input.id }, "违规金额（元）"),
+        h("div.amount-box", h("span.amount-unit", "¥"), input),
+        hint);
+      const paintHint = () => {
+        const problem = amountProblem(item, current(item));
+        const bad = !!problem && problem === AMOUNT_HINT;
+        field.classList.toggle("invalid", bad);
+        input.setAttribute("aria-invalid", String(bad));
+        if (bad) replace(hint, icon("warning", { size: 16 }), problem);
+        else if (problem) replace(hint, "不符合项须填写涉及的医保基金金额，精确到分");
+        else replace(hint, `涉及医保基金 ${amountLabel(current(item).amount)}，整改通知书据此列明追回金额`);
+      };
+      // Stored as typed; a valid amount is stored in its two-decimal form ("12.5" -> "12.50").
+      input.addEventListener("input", () => {
+        const typed = input.value;
+        commit(item, { amount: typed.trim() === "" ? null : (normalAmount(typed) ?? typed) }, card);
+        paintHint();
+      });
+      input.addEventListener("change", () => {
+        const normal = normalAmount(input.value);
+        if (normal !== null && normal !== input.value) input.value = normal;
+      });
+      paintHint();
+      return field;
     }
 
     function physicianField(f) {

@@ -6,7 +6,7 @@ import { h, replace } from "../ui/dom.js";
 import { icon } from "../ui/icons.js";
 import { toast } from "../ui/toast.js";
 import {
-  AGREEMENT_LABELS, TYPE_LABELS, dayLabel, daysFromToday, gradeClass, isoDay,
+  AGREEMENT_LABELS, TYPE_LABELS, dayLabel, daysFromToday, gradeBandClass, gradeClass, isoDay,
   momentLabel, scoreLabel, windowLabel,
 } from "../ui/format.js";
 import { stateChip } from "../ui/status.js";
@@ -79,7 +79,13 @@ async function paint(root, app) {
     progress.set(inspection.id, progressOf(checklist.content, new Map(findings.map((f) => [f.item, f]))));
   }
 
-  const ctx = { institutions, assignmentById, progress, session, notices };
+  // A grade's colour follows its place in the checklist's bands (v2 may name them otherwise);
+  // by the name only when the checklist is no longer on this device.
+  const gradeColour = (versionId, grade) => {
+    const checklist = checklistByVersion.get(versionId);
+    return checklist ? gradeBandClass(checklist.content, grade) : gradeClass(grade);
+  };
+  const ctx = { institutions, assignmentById, progress, session, notices, gradeColour };
   const now = new Date();
   const noBundle = !lastBundleAt && assignments.length === 0;
 
@@ -234,7 +240,7 @@ function submittedCard(inspection, ctx) {
     state === "synced"
       ? h("div.official-score",
         h("span.muted", "正式得分"), h("b.num.score-value", scoreLabel(total)),
-        grade ? h(`span.grade-badge.${gradeClass(grade)}`, grade) : null)
+        grade ? h(`span.grade-badge.${ctx.gradeColour(inspection.checklist_version_id, grade)}`, grade) : null)
       : h("div.meta-line", icon("lock", { size: 18 }), h("span", "已提交并锁定，等待上传")),
     notice);
 }
@@ -248,7 +254,7 @@ function doneElsewhereCard(a, ctx) {
     h("h3.card-title", inst.name),
     h("div.official-score",
       h("span.muted", "正式得分"), h("b.num.score-value", scoreLabel(s.score_total)),
-      s.grade ? h(`span.grade-badge.${gradeClass(s.grade)}`, s.grade) : null),
+      s.grade ? h(`span.grade-badge.${ctx.gradeColour(a.checklist && a.checklist.version_id, s.grade)}`, s.grade) : null),
     s.id ? noticeLine(ctx.notices[s.id]) : null);
 }
 

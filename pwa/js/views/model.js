@@ -6,6 +6,7 @@
 // burst of keystrokes in 说明 costs a few transactions, never a lost or reordered write.
 import { db, getMeta } from "../db.js";
 import { validateAnswers } from "../scoring.js";
+import { normalAmount } from "../ui/format.js";
 
 /** Rejections that no edit can fix (the assignment is gone, or the server has it already). */
 export const FINAL_REJECTIONS = new Set(["cancelled", "not_found", "id_conflict", "locked"]);
@@ -175,18 +176,25 @@ export function lowestGrade(content) {
   return bands.length ? bands[bands.length - 1].grade : null;
 }
 
+// The colour of a grade by its place in the checklist's bands lives with the other words and
+// numbers (ui/format.js), so that screens without this module colour grades the same way.
+export { gradeBandClass } from "../ui/format.js";
+
 /**
- * The colour class of a grade by its place in the checklist's bands (highest first): the top
- * band grade-a, the lowest grade-d, those between grade-b / grade-c; whatever the names are.
+ * Why a failed monetary item's 违规金额 stops a submission, in Chinese, or null. The server takes
+ * a failed finding without an amount; the app asks for one, since a failed monetary item
+ * carries the fund money involved (the notice's 追回 amounts come from it).
  */
-export function gradeBandClass(content, grade) {
-  const bands = (content && content.grade_bands) || [];
-  const at = bands.findIndex((b) => b.grade === grade);
-  if (at < 0) return "grade-none";
-  if (at === bands.length - 1) return bands.length === 1 ? "grade-a" : "grade-d";
-  if (at === 0) return "grade-a";
-  return at === 1 ? "grade-b" : "grade-c";
+export function amountProblem(item, finding) {
+  if (!item.monetary || !finding || finding.result !== "fail") return null;
+  const raw = finding.amount === null || finding.amount === undefined ? "" : String(finding.amount).trim();
+  if (!raw) return "请填写违规金额（元）";
+  if (normalAmount(raw) === null) return AMOUNT_HINT;
+  return null;
 }
+
+/** The hint under a 违规金额 the server would refuse. */
+export const AMOUNT_HINT = "违规金额须为不小于 0 的金额（元），最多两位小数，如 1234.50";
 
 /** Whether the checklist asks for a photo of this answer, and whether it has one. */
 export function photoRequirement(item, finding) {
@@ -240,7 +248,7 @@ export const itemHref = (inspectionId, sectionId, itemId) =>
 
 /**
  * What still stops a submission, each with where to fix it:
- * [{kind: "unanswered" | "incomplete" | "photo" | "signature", section, text, href}].
+ * [{kind: "unanswered" | "incomplete" | "amount" | "photo" | "signature", section, text, href}].
  */
 export function missingForSubmit(data) {
   const { inspection, content, findings, assignment } = data;
@@ -254,6 +262,10 @@ export function missingForSubmit(data) {
         missing.push({ kind: "unanswered", section: section.title, text: item.text, href, item: item.id });
       } else if (status.state === "incomplete") {
         missing.push({ kind: "incomplete", section: section.title, text: item.text, detail: status.problem, href, item: item.id });
+      }
+      const money = amountProblem(item, finding);
+      if (money) {
+        missing.push({ kind: "amount", section: section.title, text: item.text, detail: money, href, item: item.id });
       }
       const photos = photoRequirement(item, finding);
       if (status.state !== "none" && photos.required && photos.have === 0) {

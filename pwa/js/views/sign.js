@@ -10,7 +10,7 @@ import { toast } from "../ui/toast.js";
 import { confirm } from "../ui/dialog.js";
 import { signaturePad } from "../ui/signature.js";
 import { imageUrl } from "../ui/authed.js";
-import { scoreLabel, STATE_LABELS } from "../ui/format.js";
+import { amountLabel, normalAmount, scoreLabel, STATE_LABELS, sumAmounts } from "../ui/format.js";
 import {
   gradeBandClass, isEditable, itemHref, loadInspection, lowestGrade, progressOf, removeSignature, saveSignature,
   scoringAnswers, updateInspection,
@@ -42,6 +42,22 @@ export async function render(root, params, app) {
     if (f && f.result === "fail") failedItems.push({ section, item, f });
   }));
   const critical = new Set((result && result.critical_failures) || []);
+  // 违规金额 of the failed monetary items, and their total added in fen (never a float).
+  const amountOf = ({ item, f }) => (item.monetary ? normalAmount(f.amount) : null);
+  const amounts = failedItems.map(amountOf).filter((a) => a !== null);
+  const monetaryFailed = failedItems.filter(({ item }) => item.monetary).length;
+  const failDetail = (item, f) => {
+    const text = [
+      critical.has(item.id) ? "否决项" : null,
+      f.occurrences ? `发现 ${f.occurrences} 处` : null,
+      f.sampled ? `抽查 ${f.sampled}${f.population != null ? `（总份数 ${f.population}）` : ""}，不符合 ${f.failed}` : null,
+    ].filter(Boolean).join(" · ");
+    const amount = item.monetary ? amountOf({ item, f }) : null;
+    return h("span.fail-detail.num", text || null,
+      item.monetary && text ? " · " : null,
+      item.monetary ? h(`span.fail-amount${amount === null ? ".missing" : ""}`, { dataset: { amount: amount || "" } },
+        amount !== null ? `违规金额 ${amountLabel(amount)}` : "违规金额未填写") : null);
+  };
 
   const summary = h("section.panel.sign-summary", { "aria-labelledby": "summary-title" },
     h("h2#summary-title", "检查结果"),
@@ -63,12 +79,11 @@ export async function render(root, params, app) {
           h("a", { href: itemHref(inspection.id, section.id, item.id) },
             h("span.fail-section", section.title),
             h("span.fail-text-body", item.text),
-            h("span.fail-detail.num", [
-              critical.has(item.id) ? "否决项" : null,
-              f.occurrences ? `发现 ${f.occurrences} 处` : null,
-              f.sampled ? `抽查 ${f.sampled}${f.population != null ? `（总份数 ${f.population}）` : ""}，不符合 ${f.failed}` : null,
-            ].filter(Boolean).join(" · ")),
-            icon("chevronRight", { size: 18 }))))))
+            failDetail(item, f),
+            icon("chevronRight", { size: 18 }))))),
+        monetaryFailed ? h("p.amount-total#amount-total", { dataset: { total: sumAmounts(amounts) } },
+          h("span", "违规金额合计"), h("b.num", amountLabel(sumAmounts(amounts))),
+          amounts.length < monetaryFailed ? h("span.muted.small", `（另有 ${monetaryFailed - amounts.length} 项未填写）`) : null) : null)
       : h("p.ok-text", icon("check", { size: 20 }), "没有不符合项"));
 
   // --- one signer ----------------------------------------------------------------------------

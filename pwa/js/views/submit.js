@@ -19,6 +19,7 @@ import { knownNotices, noticeLine, refreshNotices } from "./notice-of.js";
 const KIND_TITLES = {
   unanswered: "未作答的检查项",
   incomplete: "未填写完整的检查项",
+  amount: "缺少违规金额",
   photo: "缺少佐证照片",
   signature: "签字",
 };
@@ -86,7 +87,7 @@ export async function render(root, params, app) {
   }
 
   const missing = missingForSubmit(data);
-  const groups = new Map(["signature", "photo", "incomplete", "unanswered"].map((k) => [k, []]));
+  const groups = new Map(["signature", "photo", "amount", "incomplete", "unanswered"].map((k) => [k, []]));
   for (const m of missing) groups.get(m.kind).push(m);
 
   const link = (m) => h("li", h("a.missing-link", { href: m.href, dataset: { kind: m.kind, item: m.item || "" } },

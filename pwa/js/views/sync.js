@@ -11,7 +11,7 @@ import { toast } from "../ui/toast.js";
 import { confirm } from "../ui/dialog.js";
 import { signOut } from "../ui/logout.js";
 import { stateChip } from "../ui/status.js";
-import { bytesLabel, gradeClass, momentLabel, scoreLabel, STATE_LABELS } from "../ui/format.js";
+import { bytesLabel, gradeBandClass, gradeClass, momentLabel, scoreLabel, STATE_LABELS } from "../ui/format.js";
 import { FINAL_REJECTIONS, discardInspection, inspectionSummary, progressOf } from "./model.js";
 
 const latest = (a, b) => (!a ? b : !b ? a : Date.parse(a) > Date.parse(b) ? a : b);
@@ -80,7 +80,10 @@ export async function render(root, _params, app) {
           progress = progressOf(checklist.content, new Map(findings.map((f) => [f.item, f])));
         }
       }
-      rows.push(recordRow(inspection, inst, progress));
+      // A grade's colour by its place in the checklist's bands; by name if the checklist is gone.
+      const checklist = checklistById.get(inspection.checklist_version_id);
+      const gradeColour = (grade) => (checklist ? gradeBandClass(checklist.content, grade) : gradeClass(grade));
+      rows.push(recordRow(inspection, inst, progress, gradeColour));
     }
     replace(list,
       h("div.group-head", h("h2#queue-title", "检查记录"), rows.length ? h("span.count.num", String(rows.length)) : null),
@@ -88,7 +91,7 @@ export async function render(root, _params, app) {
         : h("div.empty-line", icon("info", { size: 20 }), h("span", "本设备上还没有检查记录。开始一次检查后，这里会显示它的同步状态。")));
   }
 
-  function recordRow(inspection, inst, progress) {
+  function recordRow(inspection, inst, progress, gradeColour) {
     const r = inspection.rejection;
     const server = inspection.server || {};
     const score = server.score || {};
@@ -121,7 +124,7 @@ export async function render(root, _params, app) {
               : inspection.submitted_at ? `提交于 ${momentLabel(inspection.submitted_at)}` : `上次修改 ${momentLabel(inspection.updated_at)}`),
         inspection.state === "synced" ? h("div.official-score",
           h("span.muted", "正式得分"), h("b.num.score-value", scoreLabel(score.total)),
-          score.grade ? h(`span.grade-badge.${gradeClass(score.grade)}`, score.grade) : null,
+          score.grade ? h(`span.grade-badge.${gradeColour(score.grade)}`, score.grade) : null,
           server.message ? h("span.muted.small", server.message) : null) : null,
         (inspection.state === "queued" || inspection.state === "syncing") ? h("p.small.muted", icon("lock", { size: 16 }),
           isOnline() ? " 已锁定，等待上传" : " 已锁定，联网后自动上传") : null,
