@@ -107,7 +107,7 @@ function pointsSection(points) {
       rows: points.physicians,
       columns: [
         { key: "name", label: "医师", render: (p) => `${p.name}${p.department ? `（${p.department}）` : ""}` },
-        { key: "deductions", label: "记分事项", render: (p) => p.deductions.map((d) => `${d.seq ? `问题${d.seq} ` : ""}${d.points} 分${d.reversed_on ? "（已撤销）" : ""}`).join("；") },
+        { key: "deductions", label: "记分事项", render: (p) => p.deductions.map((d) => `${d.seq ? `问题${d.seq}：` : ""}${d.points} 分${d.reversed_on ? "（已撤销）" : ""}`).join("；") },
         { key: "points", label: "本次", num: true, render: (p) => `${p.points} 分` },
         { key: "remaining", label: "年度剩余", num: true, render: (p) => h("span", { class: p.remaining < p.initial ? "d-low" : null }, `${p.remaining} 分`) },
         { key: "status_text", label: "状态", render: (p) => pill(p.status_text, p.status === "active" ? "neutral" : "bad") },
