@@ -274,6 +274,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(_: argparse.Namespace) -> int:
+    from backend.audit.commands import verify_command
+
+    _settings_or_exit()
+    return _run_db(verify_command)
+
+
+def cmd_audit_seal(_: argparse.Namespace) -> int:
+    from backend.audit.commands import seal_command
+
+    _settings_or_exit()
+    return _run_db(seal_command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``yibao`` command."""
     parser = argparse.ArgumentParser(
@@ -355,9 +369,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     holidays_load.add_argument("file")
     holidays_load.set_defaults(func=cmd_holidays_load)
+    from backend.records.commands import add_records_parser
+
+    add_records_parser(sub)
     revoke = sub.add_parser("revoke-devices", help="sign an account out of every device")
     revoke.add_argument("username")
     revoke.set_defaults(func=cmd_revoke_devices)
+    audit = sub.add_parser("audit", help="the chained audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser(
+        "verify", help="check the audit chain (read-only): exit 1 naming the first broken event"
+    ).set_defaults(func=cmd_audit_verify)
+    audit_sub.add_parser(
+        "seal", help="chain pending audit events and sign a checkpoint when due (for cron)"
+    ).set_defaults(func=cmd_audit_seal)
     return parser
 
 

@@ -39,10 +39,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-async def verify_records(settings: Settings) -> Report:
+async def verify_records(settings: Settings, only: set[str] | None = None) -> Report:
     """Rebuild every submitted (or ever sealed) inspection's record from the database and check
     it against its latest seal: the digest, the signature and, field by field, the content; then
-    check every photo file the record names against its SHA-256."""
+    check every photo file the record names against its SHA-256. ``only`` limits the check to
+    these inspection ids."""
     key = signing_key(settings)
     report = Report()
     submitted = {
@@ -54,7 +55,10 @@ async def verify_records(settings: Settings) -> Report:
     sealed_ids = {
         str(r["inspection"]) for r in await RecordSeal.select(RecordSeal.inspection).distinct()
     }
-    for inspection_id in sorted(submitted | sealed_ids):
+    ids = submitted | sealed_ids
+    if only is not None:
+        ids &= only
+    for inspection_id in sorted(ids):
         report.checked += 1
         seal = (
             await RecordSeal.select()
