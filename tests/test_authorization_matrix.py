@@ -49,6 +49,8 @@ PUBLIC = {
     "GET /s/{token:str}",
     # The 公示 of a 双随机 draw and its CSV (see tests/planning).
     "GET /public/draws/{ref:str}",
+    # The key that signs sealed inspection records (see tests/records).
+    "GET /public/signing-key",
 }
 
 
@@ -435,6 +437,10 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
     "POST /api/sync": (_push, INSPECTOR_WRITE),
     "GET /api/inspections": (simple("GET", "/api/inspections"), same(OK)),
     "GET /api/inspections/{inspection_id:uuid}": (simple("GET", "/api/inspections/{inspection}"), REGION_READ),
+    "GET /api/inspections/{inspection_id:uuid}/evidence.zip": (
+        simple("GET", "/api/inspections/{inspection}/evidence.zip"),
+        REGION_READ,
+    ),
     "GET /api/inspections/{inspection_id:uuid}/history": (
         simple("GET", "/api/inspections/{inspection}/history"),
         PLANNERS,
