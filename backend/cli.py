@@ -245,6 +245,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings_or_exit()
+    try:  # the key that seals records: refused now rather than at the first submission
+        from backend.records.keys import signing_key
+
+        signing_key(settings)
+    except SettingsError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers

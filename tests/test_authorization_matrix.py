@@ -51,6 +51,9 @@ PUBLIC = {
     "GET /public/draws/{ref:str}",
     # The key that signs sealed inspection records (see tests/records).
     "GET /public/signing-key",
+    # The audit chain's signed checkpoints (see tests/audit).
+    "GET /public/audit/checkpoints",
+    "GET /public/audit/checkpoints.json",
 }
 
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from backend.audit.tables import AuditEvent
+from backend.audit.tables import AuditCheckpoint, AuditEvent
 
 APP_CONFIG = AppConfig(
     app_name="audit",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[AuditEvent],
+    table_classes=[AuditEvent, AuditCheckpoint],
     migration_dependencies=[],
 )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
+from backend.audit.chain import make_mac, mac_key
 from backend.audit.tables import AuditEvent
 
 
@@ -31,6 +33,34 @@ class Actor:
 def _jsonable(value: Any) -> Any:
     # Round-trip through JSON so dates, UUIDs and Decimals are stored as plain text values.
     return None if value is None else json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _event(
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    before: Any,
+    after: Any,
+    request_id: str | None,
+    key: bytes,
+) -> AuditEvent:
+    # The time is set here, not by the column default, because the MAC written with the event
+    # covers it; the chain columns stay empty until the sealer fills them (docs/audit-chain.md).
+    values: dict[str, Any] = {
+        "at": datetime.now(timezone.utc),
+        "actor_id": None if actor.id is None else str(actor.id),
+        "actor_username": actor.username,
+        "actor_role": actor.role,
+        "device_id": actor.device_id,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "before": _jsonable(before),
+        "after": _jsonable(after),
+        "request_id": request_id,
+    }
+    return AuditEvent(**values, mac=make_mac(values, key))
 
 
 async def record(
@@ -55,18 +85,7 @@ async def record(
         request_id: the HTTP request id, when the change came through the API.
     """
     await AuditEvent.insert(
-        AuditEvent(
-            actor_id=actor.id,
-            actor_username=actor.username,
-            actor_role=actor.role,
-            device_id=actor.device_id,
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            before=_jsonable(before),
-            after=_jsonable(after),
-            request_id=request_id,
-        )
+        _event(actor, action, entity_type, entity_id, before, after, request_id, mac_key())
     )
 
 
@@ -82,20 +101,10 @@ async def record_many(
     inside the transaction of the change it records."""
     if not events:
         return
+    key = mac_key()
     await AuditEvent.insert(
         *[
-            AuditEvent(
-                actor_id=actor.id,
-                actor_username=actor.username,
-                actor_role=actor.role,
-                device_id=actor.device_id,
-                action=action,
-                entity_type=entity_type,
-                entity_id=str(entity_id),
-                before=None,
-                after=_jsonable(after),
-                request_id=request_id,
-            )
+            _event(actor, action, entity_type, entity_id, None, after, request_id, key)
             for entity_id, after in events
         ]
     )
