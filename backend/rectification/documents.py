@@ -84,6 +84,8 @@ class DocumentData:
     qr_png: bytes | None
     evidence: dict[str, list[bytes]] = field(default_factory=dict)  # task id -> thumbnails
     objection_days: int = 10
+    # The first 16 hex characters of the sealed inspection record's SHA-256 (backend/records).
+    record_digest: str | None = None
 
 
 def _date(day: date | None) -> str:
@@ -109,7 +111,11 @@ async def gather(notice: NoticeDetail, store: FileStore, objection_days: int = 1
             if key and await store.exists(key):
                 images.append(await store.get(key))
         evidence[str(task.id)] = images
+    from backend.records.seal import latest_seal
+
+    seal = await latest_seal(notice.inspection_id, with_record=False)
     return DocumentData(
+        record_digest=seal["digest"][:16] if seal else None,
         notice=notice,
         verify_url=verify_url,
         qr_png=png,
@@ -211,6 +217,7 @@ def _paragraphs(data: DocumentData) -> dict[str, str]:
         "bureau": n.bureau,
         "date": _date(n.issue_date),
         "verify": "扫描二维码可核验本通知书真伪" if data.qr_png else "草稿未签发，暂无核验二维码",
+        "record": f"检查记录摘要：{data.record_digest}" if data.record_digest else "",
     }
 
 
@@ -264,7 +271,7 @@ def render_html(data: DocumentData) -> str:
         f'<img alt="核验二维码" src="{_data_uri(data.qr_png)}"><div>{p["verify"]}</div>'
         if data.qr_png
         else f"<div>{p['verify']}</div>"
-    )
+    ) + (f'<div class="record-digest">{p["record"]}</div>' if p["record"] else "")
     draft = '<p class="draft">草稿 · 未签发</p>' if n.status == "draft" else ""
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -421,7 +428,7 @@ def render_pdf(data: DocumentData) -> bytes:
         para(p["objection"]),
         para("违规处理与逾期处理", section),
     ]
-    qr_cell: list = [para(p["verify"], small)]
+    qr_cell: list = [para(p["verify"], small)] + ([para(p["record"], small)] if p["record"] else [])
     if data.qr_png:
         qr_cell.insert(0, Image(io.BytesIO(data.qr_png), width=34 * mm, height=34 * mm))
     footer = Table(

@@ -33,7 +33,25 @@ h1{{font-size:1.4em}} .ok{{color:#0a6b2d}} .bad{{color:#b00}} dt{{color:#555}} d
 NOT_GENUINE = "未能核验：该二维码或链接无效，不是本系统签发的整改通知书，或已失效。"
 
 
-def _verify_page(found: dict[str, Any] | None) -> Response[str]:
+async def _record_digest(secret_key: str, token: str) -> str | None:
+    """The first 16 hex characters of the sealed inspection record behind a notice, so that a
+    printed notice can be matched with the record (and its evidence ZIP)."""
+    from backend.records.seal import latest_seal
+    from backend.rectification.tables import RectificationNotice
+
+    parsed = verification.parse_token(secret_key, token)
+    if parsed is None:
+        return None
+    row = (
+        await RectificationNotice.select(RectificationNotice.inspection)
+        .where(RectificationNotice.id == parsed[0])
+        .first()
+    )
+    seal = await latest_seal(row["inspection"], with_record=False) if row else None
+    return seal["digest"][:16] if seal else None
+
+
+def _verify_page(found: dict[str, Any] | None, digest: str | None = None) -> Response[str]:
     if found is None:
         body = f'<h1 class="bad">核验失败</h1><p>{NOT_GENUINE}</p>'
         return Response(
@@ -48,6 +66,8 @@ def _verify_page(found: dict[str, Any] | None) -> Response[str]:
         ("签发日期", f"{found['issue_date']:%Y年%m月%d日}"),
         ("办理状态", NOTICE_STATUS_LABELS[NoticeStatus(found["status"])]),
     ]
+    if digest:
+        rows.append(("检查记录摘要", digest))
     cells = "".join(f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>" for k, v in rows)
     body = (
         '<h1 class="ok">✔ 整改通知书真实有效</h1>'
@@ -73,7 +93,9 @@ class PublicVerificationController(Controller):
         self, token: FromPath[str], settings: NamedDependency[Settings]
     ) -> Response[str]:
         """The public verification page (HTML, Chinese)."""
-        return _verify_page(await verification.lookup(settings.secret_key, token))
+        found = await verification.lookup(settings.secret_key, token)
+        digest = await _record_digest(settings.secret_key, token) if found else None
+        return _verify_page(found, digest)
 
     @get("/api/public/notices/verify/{token:str}", summary="整改通知书核验（JSON）")
     async def json(

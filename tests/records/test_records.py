@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from backend.inspections.tables import Finding, Inspection, Photo
+from backend.records.keys import load_public_pem
+from backend.records.verify import check_zip, verify_records
 from backend.settings import get_settings
 from backend.storage import get_file_store
 from tests.cli_helpers import run_yibao
@@ -46,9 +48,16 @@ async def _zip(client: httpx.AsyncClient, headers: dict[str, str], inspection_id
     return response.content
 
 
-def _verify(inspection_id: str) -> tuple[int, str]:
+def _cli_verify(inspection_id: str) -> tuple[int, str]:
     done = run_yibao("records", "verify", "--inspection", inspection_id)
     return done.returncode, done.stdout + done.stderr
+
+
+async def _verify(inspection_id: str) -> tuple[int, str]:
+    """The same check in this process (the command itself is run where its exit code matters:
+    a subprocess costs seconds)."""
+    report = await verify_records(get_settings(), {inspection_id})
+    return (0 if report.ok else 1), "\n".join(report.problems)
 
 
 async def test_signing_key_is_public_and_checks_the_seal(
@@ -111,7 +120,7 @@ async def test_record_json_is_canonical_and_complete(
 
 async def test_verify_names_changed_fields_and_passes_when_put_back(sealed: dict[str, Any]) -> None:
     inspection_id = sealed["id"]
-    code, out = _verify(inspection_id)
+    code, out = _cli_verify(inspection_id)
     assert code == 0, out
     assert "1 sealed records verified" in out
 
@@ -126,22 +135,22 @@ async def test_verify_names_changed_fields_and_passes_when_put_back(sealed: dict
     ]
 
     await Finding.update({Finding.result: "pass"}).where(Finding.id == finding["id"])
-    code, out = _verify(inspection_id)
+    code, out = _cli_verify(inspection_id)
     assert code == 1
     assert inspection_id in out and "findings[signage.complaint].result" in out, out
     await Finding.update({Finding.result: "fail"}).where(Finding.id == finding["id"])
 
     await Finding.update({Finding.note: "改过的说明"}).where(Finding.id == finding["id"])
-    code, out = _verify(inspection_id)
+    code, out = await _verify(inspection_id)
     assert code == 1 and "findings[signage.complaint].note" in out, out
     await Finding.update({Finding.note: finding["note"]}).where(Finding.id == finding["id"])
 
     await Inspection.update({Inspection.score_total: 99.5}).where(Inspection.id == inspection_id)
-    code, out = _verify(inspection_id)
+    code, out = await _verify(inspection_id)
     assert code == 1 and "score.total" in out and inspection_id in out, out
     await Inspection.update({Inspection.score_total: score}).where(Inspection.id == inspection_id)
 
-    code, out = _verify(inspection_id)
+    code, out = await _verify(inspection_id)
     assert code == 0, out
 
 
@@ -159,12 +168,12 @@ async def test_verify_names_a_damaged_photo_file(sealed: dict[str, Any]) -> None
     damaged[len(damaged) // 2] ^= 0x01
     path.write_bytes(bytes(damaged))
     try:
-        code, out = _verify(inspection_id)
+        code, out = await _verify(inspection_id)
         assert code == 1
         assert f"photo {photo['id']}" in out and inspection_id in out, out
     finally:
         path.write_bytes(original)
-    code, out = _verify(inspection_id)
+    code, out = await _verify(inspection_id)
     assert code == 0, out
 
 
@@ -197,10 +206,9 @@ async def test_evidence_zip_checks_offline_and_names_what_fails(
     photo_bytes[-10] ^= 0x01
     flipped = tmp_path / "flipped.zip"
     flipped.write_bytes(_rewrite(data, {photo: bytes(photo_bytes)}))
-    done = run_yibao("records", "check", str(flipped), "--key", str(key_file))
-    assert done.returncode == 1
-    lines = done.stdout.strip().splitlines()
-    assert len(lines) == 1 and photo in lines[0] and "SHA-256" in lines[0], done.stdout
+    report = check_zip(flipped, load_public_pem(key["public_key_pem"]))
+    assert len(report.problems) == 1, report.problems
+    assert photo in report.problems[0] and "SHA-256" in report.problems[0]
 
     # record.json edited and re-hashed, but not re-signed (no key): the signature fails.
     record["score"]["total"] = "100.0"
@@ -258,3 +266,47 @@ async def test_evidence_zip_permissions(client: httpx.AsyncClient, login, sealed
     assert (await client.get(draft_url, headers=other.manager)).status_code == 404
     detail = await _detail(client, other.inspector, draft_id)
     assert detail["seal"] is None
+
+
+async def test_notice_and_its_public_page_show_the_short_digest(
+    client: httpx.AsyncClient, login, sealed: dict[str, Any]
+) -> None:
+    from tests.rectification.helpers import notice_of
+
+    supervisor = await login("supervisor")
+    short = (await _detail(client, supervisor, sealed["id"]))["seal"]["digest"][:16]
+    notice = await notice_of(client, supervisor, sealed["id"])
+    page = await client.get(f"/api/rectification/notices/{notice['id']}/document", headers=supervisor)
+    assert page.status_code == 200
+    assert f"检查记录摘要：{short}" in page.text
+    assert notice["verify_url"]
+    public = await client.get("/verify/" + notice["verify_url"].rsplit("/verify/", 1)[1])
+    assert public.status_code == 200
+    assert "检查记录摘要" in public.text and short in public.text
+
+
+async def test_production_requires_the_signing_key(tmp_path: Path) -> None:
+    import dataclasses
+
+    from backend.records import keys
+    from backend.settings import SettingsError
+
+    prod = dataclasses.replace(get_settings(), env="production", data_dir=tmp_path)
+    with pytest.raises(SettingsError, match="YIBAO_SIGNING_KEY_FILE"):
+        keys._private_key(prod)
+    assert not (tmp_path / "signing_key.pem").exists()
+    # Given by path, it is used (and its id is the published one).
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (tmp_path / "key.pem").write_bytes(pem)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("YIBAO_SIGNING_KEY_FILE", str(tmp_path / "key.pem"))
+        assert keys.signing_key(prod).key_id == keys.key_id_of(private.public_key())
+        mp.delenv("YIBAO_SIGNING_KEY_FILE")
+        mp.setenv("YIBAO_SIGNING_KEY", pem.decode())
+        assert keys._private_key(prod).public_key().public_bytes_raw() == private.public_key().public_bytes_raw()
