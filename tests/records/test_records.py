@@ -198,6 +198,17 @@ async def test_evidence_zip_checks_offline_and_names_what_fails(
     done = run_yibao("records", "check", str(good), "--key", str(key_file))
     assert done.returncode == 0, done.stdout + done.stderr
 
+    # The lawyer's few lines of Python in docs/evidence.md verify it too, without this software.
+    import re
+    import subprocess
+    import sys
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "evidence.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    (tmp_path / "evidence.zip").write_bytes(data)
+    ran = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True)
+    assert ran.returncode == 0 and "verify" in ran.stdout, ran.stderr
+
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         photo = next(n for n in z.namelist() if n.startswith("photos/"))
         photo_bytes = bytearray(z.read(photo))
