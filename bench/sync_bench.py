@@ -12,7 +12,11 @@ on the same machine, then measures with concurrent HTTP clients:
 - baseline B: inserting the same number of finding rows straight into the database (one
   transaction, executemany), without HTTP;
 - POST /api/sync with one draft inspection of 44 findings per request (each a new assignment);
-- the same record pushed again (the idempotent "unchanged" path, a retry after a lost answer).
+- the same record pushed again (the idempotent "unchanged" path, a retry after a lost answer);
+- the audit chain's cost beside a push: the server runs with its background sealer off, the
+  setup's events are sealed first, then ``yibao audit seal`` chains exactly the events the pushes
+  wrote; its sealing time per new push is set beside the push's p50 (the MAC written with each
+  event is inside the push already). On PostgreSQL the server runs 2 workers by default.
 
 Results are printed as a Markdown table; paste them into docs/benchmarks.md with the command.
 """
@@ -23,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -79,6 +84,7 @@ BARE_APP = textwrap.dedent(
 async def measure(client: httpx.AsyncClient, requests: list[tuple[str, dict, dict]], concurrency: int) -> dict:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    errors: list[str] = []
     queue = list(requests)
 
     async def worker() -> None:
@@ -88,6 +94,8 @@ async def measure(client: httpx.AsyncClient, requests: list[tuple[str, dict, dic
             response = await client.post(url, json=body, headers=headers)
             latencies.append(time.perf_counter() - start)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            if response.status_code >= 400 and not errors:
+                errors.append(response.text[:300])
 
     start = time.perf_counter()
     await asyncio.gather(*[worker() for _ in range(concurrency)])
@@ -99,6 +107,7 @@ async def measure(client: httpx.AsyncClient, requests: list[tuple[str, dict, dic
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "statuses": statuses,
+        "error": errors[0] if errors else None,
     }
 
 
@@ -111,11 +120,14 @@ async def main() -> None:
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to run against")
     parser.add_argument("-n", type=int, default=200, help="pushes per measurement")
     parser.add_argument("-c", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--workers", type=int, help="server workers (default 2 on PostgreSQL, 1 on SQLite)")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
     env = {**os.environ, "YIBAO_DATA_DIR": str(data_dir), "YIBAO_DEMO": "true",
-           "YIBAO_LOG_LEVEL": "WARNING", "YIBAO_LOGIN_RATE_PER_MINUTE": "100000"}
+           "YIBAO_LOG_LEVEL": "WARNING", "YIBAO_LOGIN_RATE_PER_MINUTE": "100000",
+           # The chain is sealed by `yibao audit seal` below, so that its cost can be measured.
+           "YIBAO_AUDIT_SEAL_SECONDS": "0"}
     pg_db = None
     if args.postgres:
         import asyncpg
@@ -128,8 +140,9 @@ async def main() -> None:
     else:
         env.pop("YIBAO_DATABASE_URL", None)
 
+    workers = args.workers or (2 if args.postgres else 1)
     port, bare_port = free_port(), free_port()
-    server = subprocess.Popen([YIBAO, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+    server = subprocess.Popen([YIBAO, "serve", "--port", str(port), "--workers", str(workers)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
     bare_dir = Path(tempfile.mkdtemp(prefix="yibao-bare-"))
     (bare_dir / "bare.py").write_text(BARE_APP)
@@ -167,7 +180,7 @@ async def main() -> None:
                     f = {"id": str(uuid.uuid4()), "item": item["id"], "result": "pass",
                          "client_updated_at": now_iso(), "client_revision": 1}
                     if item["mode"] == "sample":
-                        f.update(sampled=10, failed=0)
+                        f.update(sampled=max(10, item.get("min_sampled") or 0), failed=0)
                     findings.append(f)
                 return {"id": str(uuid.uuid4()), "assignment_id": assignment_id,
                         "checklist_id": checklist["checklist_id"], "checklist_version": checklist["version"],
@@ -184,6 +197,7 @@ async def main() -> None:
             bodies = [{"device_id": "bench", "inspections": [r]} for r in records]
             size = len(json.dumps(bodies[0]))
 
+        seal_audit(env)  # the setup's events, so that the next seal holds only the pushes'
         results = {}
         async with httpx.AsyncClient(timeout=60) as client:
             bare_requests = [(f"http://127.0.0.1:{bare_port}/echo", b, {}) for b in bodies]
@@ -192,6 +206,7 @@ async def main() -> None:
             push_requests = [(f"{base}/api/sync", b, inspector) for b in bodies]
             results["POST /api/sync, new inspection (44 findings)"] = await measure(client, push_requests, args.c)
             results["POST /api/sync, same push again (unchanged)"] = await measure(client, push_requests, args.c)
+        chain_events, chain_seconds = seal_audit(env)
 
         # Baseline B: the same rows straight into the database, one transaction per inspection.
         rows = [(str(uuid.uuid4()), f["item"], "pass") for r in records for f in r["findings"]]
@@ -230,14 +245,30 @@ async def main() -> None:
 
     engine = "PostgreSQL" if args.postgres else "SQLite"
     bare_rps = results["bare Litestar echo (same body)"]["rps"]
-    print(f"\n{engine}, {args.n} requests, {args.c} concurrent clients, body {size / 1024:.1f} KB\n")
+    print(f"\n{engine}, {workers} worker(s), {args.n} requests, {args.c} concurrent clients, "
+          f"body {size / 1024:.1f} KB\n")
     print("| what | req/s | p50 ms | p99 ms | vs bare echo | statuses |")
     print("|---|---|---|---|---|---|")
     for name, r in results.items():
+        if r["error"]:
+            print(f"<!-- {name}: first error {r['error']} -->")
         print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
               f"{r['rps'] / bare_rps:.2f}× | {r['statuses']} |")
     print(f"| raw inserts of the same rows ({len(items)} per transaction, no HTTP) | {raw_rps:.0f} inspections/s "
           f"| | | {raw_rps / bare_rps:.2f}× | |")
+    push_ms = results["POST /api/sync, new inspection (44 findings)"]["p50_ms"]
+    per_push_ms = chain_seconds * 1000 / args.n
+    print(f"| audit chain: sealing the pushes' {chain_events} events (`yibao audit seal`), per new push "
+          f"| | {per_push_ms:.2f} | | {per_push_ms / push_ms:.1%} of a push's p50 | |")
+
+
+def seal_audit(env: dict[str, str]) -> tuple[int, float]:
+    """Run `yibao audit seal`; returns the events it chained and its sealing time (seconds)."""
+    out = subprocess.run([YIBAO, "audit", "seal"], env=env, capture_output=True, text=True, check=True).stdout
+    found = re.search(r"已封存 (\d+) 个事件.*用时 ([\d.]+) 秒", out)
+    if not found:
+        raise SystemExit(f"unexpected output of yibao audit seal: {out}")
+    return int(found.group(1)), float(found.group(2))
 
 
 if __name__ == "__main__":
