@@ -4,7 +4,7 @@
 // 记分告知书, the measures taken, re-inspections and the history.
 import { h, replace } from "../../../ui/dom.js";
 import { icon } from "../../../ui/icons.js";
-import { openAuthed } from "../../../ui/authed.js";
+import { authedFetch, openAuthed } from "../../../ui/authed.js";
 import { errorText, get, post } from "../common/http.js";
 import { failure, field, formMessage, pageHead } from "../common/page.js";
 import { dataTable, pager } from "../common/table.js";
@@ -58,6 +58,24 @@ export async function render(el, ctx) {
 }
 
 /** 整改期限 as the notice prints it: 立即整改, or the day (暂定 when counted on the fallback calendar). */
+// The inspection's evidence ZIP (record.json, its signature, photos, the notice PDF): fetched with
+// the token, then saved under its own name.
+async function downloadEvidence(button, inspectionId) {
+  button.disabled = true;
+  try {
+    const response = await authedFetch(`/api/inspections/${inspectionId}/evidence.zip`);
+    if (!response.ok) throw new Error(`证据包下载失败（${response.status}）`);
+    const link = h("a", { href: URL.createObjectURL(await response.blob()), download: `evidence-${inspectionId}.zip` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } catch (error) {
+    window.alert(errorText(error));
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function deadlineCell(t) {
   if (t.deadline_days === 0) return h("span.d-pills", h("strong", "立即整改"), t.overdue ? h("strong.d-late", `逾期 ${t.days_overdue} 天`) : null);
   const unit = t.deadline_basis === "working" ? "工作日" : "日";
@@ -119,11 +137,13 @@ function pointsSection(points) {
 async function detail(el, ctx, id, flash = "") {
   let notice;
   let points = null;
+  let seal = null;
   try {
     [notice, points] = await Promise.all([
       get(`/api/rectification/notices/${id}`),
       get(`/api/rectification/notices/${id}/deductions`).catch(() => null), // the notice shows without it
     ]);
+    seal = await get(`/api/inspections/${notice.inspection_id}`).then((i) => i.seal).catch(() => null);
   } catch (error) {
     replace(el, failure(error, () => ctx.navigate(location.hash)));
     return null;
@@ -150,7 +170,10 @@ async function detail(el, ctx, id, flash = "") {
         h("div", h("dt", "检查人员"), h("dd", (notice.inspector_details || []).length
           ? notice.inspector_details.map((p) => `${p.name}（执法证号 ${p.enforcement_cert_no || "未登记"}）`).join("、")
           : notice.inspectors.join("、") || "—")),
-        notice.amount_total ? h("div", h("dt", "违规金额"), h("dd", `${notice.amount_total} 元（予以追回）`)) : null),
+        notice.amount_total ? h("div", h("dt", "违规金额"), h("dd", `${notice.amount_total} 元（予以追回）`)) : null,
+        seal ? h("div", h("dt", "检查记录摘要"), h("dd.d-seal",
+          h("code#d-record-digest", { title: `SHA-256 ${seal.digest}\n签名密钥 ${seal.key_id}` }, seal.short_digest || seal.digest.slice(0, 16)),
+          h("button.btn.secondary.small#d-evidence-zip", { type: "button", onclick: (event) => downloadEvidence(event.currentTarget, notice.inspection_id) }, "下载证据包"))) : null),
       provisional ? h("p.d-hint", "标“暂定”的期限按未载入当年国务院节假日安排的日历计算（已跳过可推算的法定节假日），载入后以正式日历为准。") : null,
       desk && notice.status === "issued" ? h("details.d-service#d-service",
         h("summary", "登记纸质送达（送达日期晚于签发日期时，申诉期与整改期限自送达日起重新计算）"),
