@@ -7,6 +7,7 @@ triggers off, change rows with SQL, switch them back on.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib
 import json
@@ -273,3 +274,55 @@ async def test_public_checkpoints_page_and_json(database: None, client: httpx.As
     page = await client.get("/public/audit/checkpoints")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "审计日志检查点" in page.text and newest["head_hash"] in page.text
+
+
+async def test_sealers_running_at_once_build_one_chain(
+    database: None, clean: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    actor = Actor(id=None, username="chain-test")
+    for n in range(30):
+        await record(actor, "test.chain", "chain-test", "concurrent", after={"n": n})
+    reports = await asyncio.gather(seal(batch=7), seal(batch=7), seal(batch=7))
+    assert sum(r.sealed for r in reports) == 30
+    assert await AuditEvent.count().where(AuditEvent.seq.is_null()) == 0
+    assert await AuditEvent.count() == max(r.head_seq for r in reports)
+    assert (await verify_output(capsys))[0] == 0
+
+
+async def test_a_rewritten_chain_is_caught_by_an_older_checkpoint(
+    database: None, clean: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = await three_sealed_events()
+    last = await AuditCheckpoint.select().order_by(AuditCheckpoint.id, ascending=False).first()
+    assert (await seal(now=last["at"] + timedelta(minutes=2))).checkpoint
+    signed = await AuditCheckpoint.select().order_by(AuditCheckpoint.id, ascending=False).first()
+    assert signed["seq"] == rows[2]["seq"]
+    # An insider holding even the MAC key rewrites event 2 and re-hashes the rest of the chain.
+    key = chain.mac_key()
+    originals = await (
+        AuditEvent.select().where(AuditEvent.seq >= rows[1]["seq"]).order_by(AuditEvent.seq)
+        .output(load_json=True)
+    )
+    prev = rows[0]["hash"]
+    async with triggers_off():
+        for n, row in enumerate(originals):
+            if n == 0:
+                row = {**row, "entity_type": "forged"}
+                row["mac"] = chain.make_mac(row, key)
+            new_hash = chain.event_hash(row, row["seq"], prev)
+            await sql(
+                "UPDATE audit_event SET entity_type = {}, mac = {}, prev_hash = {}, hash = {} "
+                "WHERE id = {}", row["entity_type"], row["mac"], prev, new_hash, row["id"],
+            )
+            prev = new_hash
+    code, out = await verify_output(capsys)
+    assert code == 1, out
+    assert f"审计事件 #{rows[2]['id']}" in out and "链被改写" in out, out
+    async with triggers_off():
+        for row in originals:
+            await sql(
+                "UPDATE audit_event SET entity_type = {}, mac = {}, prev_hash = {}, hash = {} "
+                "WHERE id = {}", row["entity_type"], row["mac"], row["prev_hash"], row["hash"],
+                row["id"],
+            )
+    assert (await verify_output(capsys))[0] == 0
