@@ -81,7 +81,7 @@ sans-serif;max-width:72em;margin:2em auto;padding:0 1em;color:#111;line-height:1
 h1{{font-size:1.4em;margin-bottom:.2em}} code,pre{{font-size:.9em;word-break:break-all;white-space:pre-wrap}}
 .wrap{{overflow-x:auto}} table{{border-collapse:collapse;width:100%;font-size:14px}}
 th,td{{border:1px solid #ccc;padding:.35em .5em;text-align:left;vertical-align:top}}
-th{{background:#f3f5f7;position:sticky;top:0}} td.n{{font-variant-numeric:tabular-nums}} .muted{{color:#555}}
+th{{background:#f3f5f7;position:sticky;top:0;white-space:nowrap}} td.n{{white-space:nowrap}} td.n{{font-variant-numeric:tabular-nums}} .muted{{color:#555}}
 </style></head><body>{body}</body></html>"""
 
 
