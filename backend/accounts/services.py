@@ -203,6 +203,11 @@ async def update_user(
     async with write_transaction():
         await User.update(changes).where(User.id == user["id"])
         await record(actor, "user.update", "user", user["id"], before=before, after=after)
+        if User.display_name in changes:
+            # Sealed records name their inspectors: each gets a new seal (earlier ones stay).
+            from backend.records.seal import reseal_affected
+
+            await reseal_affected(user_id=user["id"])
     if (
         User.role in changes
         or changes.get(User.is_active) is False

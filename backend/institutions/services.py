@@ -512,6 +512,11 @@ async def update_institution(
                 before={f: row[f] for f in changed},
                 after=changed,
             )
+            if "name" in changed:
+                # Sealed records name the institution: each gets a new seal (earlier ones stay).
+                from backend.records.seal import reseal_affected
+
+                await reseal_affected(institution_id=institution_id)
         if agreement_status is not None:
             await set_agreement_status(institution_id, agreement_status, actor, reason)
     return await Institution.select().where(Institution.id == institution_id).first()

@@ -117,3 +117,29 @@ def seal_out(row: dict[str, Any]) -> dict[str, Any]:
         "algorithm": row["algorithm"],
         "sealed_at": row["sealed_at"],
     }
+
+
+async def reseal_affected(
+    *, institution_id: UUID | None = None, user_id: UUID | None = None
+) -> int:
+    """Append a seal to every submitted inspection whose record names this institution (its
+    name changed) or this person (an inspector or the submitter whose name changed), inside the
+    caller's transaction. Returns how many were sealed again; the earlier seals stay."""
+    from backend.inspections.tables import AssignmentInspector, Inspection, InspectionStatus
+
+    where = Inspection.status == InspectionStatus.submitted.value
+    if institution_id is not None:
+        where &= Inspection.institution == institution_id
+    if user_id is not None:
+        teams = [
+            r["assignment"]
+            for r in await AssignmentInspector.select(AssignmentInspector.assignment).where(
+                AssignmentInspector.inspector == user_id
+            )
+        ]
+        named = Inspection.submitted_by == user_id
+        where &= (Inspection.assignment.is_in(teams) | named) if teams else named
+    ids = [r["id"] for r in await Inspection.select(Inspection.id).where(where)]
+    for inspection_id in ids:
+        await reseal(inspection_id)
+    return len(ids)

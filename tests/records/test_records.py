@@ -321,3 +321,37 @@ async def test_production_requires_the_signing_key(tmp_path: Path) -> None:
         mp.delenv("YIBAO_SIGNING_KEY_FILE")
         mp.setenv("YIBAO_SIGNING_KEY", pem.decode())
         assert keys._private_key(prod).public_key().public_bytes_raw() == private.public_key().public_bytes_raw()
+
+
+async def test_a_renamed_institution_or_inspector_reseals_keeping_the_earlier_seal(
+    client: httpx.AsyncClient, login
+) -> None:
+    from backend.records.tables import RecordSeal
+
+    tenant = await make_tenant(client, login)
+    inspection_id = (await submit(client, login, tenant))["id"]
+    admin = await login("admin")
+    first = (await _detail(client, admin, inspection_id))["seal"]
+
+    renamed = await client.patch(
+        f"/api/admin/institutions/{tenant.institution_id}",
+        json={"name": tenant.name + "（更名）"},
+        headers=admin,
+    )
+    assert renamed.status_code == 200, renamed.text
+    second = (await _detail(client, admin, inspection_id))["seal"]
+    assert second["digest"] != first["digest"]
+    seals = await RecordSeal.select(RecordSeal.digest, RecordSeal.reason).where(
+        RecordSeal.inspection == inspection_id
+    ).order_by(RecordSeal.id)
+    assert [s["digest"] for s in seals] == [first["digest"], second["digest"]]
+    assert seals[1]["reason"] == "change"
+    assert (await _verify(inspection_id)) == (0, "")
+
+    inspector = (await client.get("/api/auth/me", headers=tenant.inspector)).json()["username"]
+    renamed = await client.patch(
+        f"/api/admin/users/{inspector}", json={"display_name": "更名后的检查员"}, headers=admin
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert (await _detail(client, admin, inspection_id))["seal"]["digest"] != second["digest"]
+    assert (await _verify(inspection_id)) == (0, "")
