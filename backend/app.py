@@ -23,7 +23,7 @@ from backend.audit.controllers import AuditController
 from backend.audit.public import PublicAuditController
 from backend.audit.sealer import background_sealer
 from backend.checklists.controllers import ChecklistAdminController
-from backend.errors import DomainError, chinese_detail
+from backend.errors import DATABASE_UNAVAILABLE, DomainError, ServiceUnavailable, chinese_detail
 from backend.health import HealthController
 from backend.inspections.controllers import (
     AssignmentController,
@@ -70,7 +70,10 @@ def domain_error_handler(_: Request, exc: DomainError) -> Response:
     body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.message}
     if exc.details is not None:
         body["extra"] = exc.details
-    return Response(body, status_code=exc.status_code)
+    headers = {}
+    if isinstance(exc, ServiceUnavailable):
+        headers["Retry-After"] = str(exc.retry_after)
+    return Response(body, status_code=exc.status_code, headers=headers)
 
 
 def validation_error_handler(_: Request, exc: ValidationException) -> Response:
@@ -85,6 +88,10 @@ def http_error_handler(_: Request, exc: Exception) -> Response:
     """Every other refusal Litestar raises itself (unknown route 404, 405, 413, 415, a body that
     is not JSON, too many requests) and any unexpected error (500): the API's error shape with a
     Chinese ``detail``, never Litestar's English default nor a stack trace."""
+    if not isinstance(exc, HTTPException) and db.is_connection_lost(exc):
+        # PostgreSQL dropped the connection: the transaction did not commit, the pool reconnects
+        # on the next request. A fault to retry, not a bug: 503, never 500.
+        return domain_error_handler(_, ServiceUnavailable(DATABASE_UNAVAILABLE))
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     detail = exc.detail if isinstance(exc, HTTPException) else ""
     headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}

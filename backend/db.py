@@ -16,15 +16,78 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from backend.settings import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_S = 30
+# How long a client should wait before retrying after the database connection was lost: the
+# pool reconnects on the next request, so a short pause is enough.
+RETRY_AFTER_S = 2
 
 _write_lock: asyncio.Lock | None = None
 _pool_users = 0
+
+
+class _RecoveringTransaction(PostgresTransaction):
+    """Piccolo's transaction, but one that always gives its connection back to the pool.
+
+    Piccolo's own ``__aexit__`` skips the release when the rollback fails, and ``__aenter__``
+    keeps the connection when ``BEGIN`` fails: both happen when PostgreSQL drops the connection
+    (a restart, ``pg_terminate_backend``, a network cut). Every such request would then hold one
+    pool slot for ever, until the pool is exhausted and the server hangs. Here the connection is
+    released in every case (asyncpg replaces a closed one on the next acquire), so the pool
+    recovers by itself.
+    """
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()
+        except BaseException:
+            await self._give_back()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    try:
+                        await self.rollback()
+                    except Exception:  # noqa: BLE001 - the original error is the one to raise
+                        # A dead connection cannot roll back; PostgreSQL rolls back itself.
+                        pass
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            await self._give_back()
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+    async def _give_back(self) -> None:
+        try:
+            if self.engine.pool:
+                await self.engine.pool.release(self.connection)
+            else:
+                await self.connection.close()
+        except Exception:  # noqa: BLE001 - a connection that cannot be released is dropped
+            self.connection.terminate()
+
+
+class RecoveringPostgresEngine(PostgresEngine):
+    """The PostgreSQL engine with transactions that survive dropped connections."""
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        """A transaction whose connection always returns to the pool."""
+        return _RecoveringTransaction(engine=self, allow_nested=allow_nested)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -33,7 +96,37 @@ def make_engine(settings: Settings) -> Engine:
         settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteEngine(path=str(settings.sqlite_path), timeout=SQLITE_BUSY_TIMEOUT_S)
     dsn = settings.database_url.replace("postgres://", "postgresql://", 1)
-    return PostgresEngine(config={"dsn": dsn})
+    return RecoveringPostgresEngine(config={"dsn": dsn})
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """True when ``exc`` (or an error it was raised from) means the database connection was
+    lost or refused: PostgreSQL terminated it, restarted, refused new ones, or the link broke.
+
+    Such a request changed nothing (its transaction did not commit), so the API answers 503 and
+    the client retries; it is not a bug of the request.
+    """
+    import asyncpg.exceptions as pg  # only installed with PostgreSQL support
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(
+            current,
+            (
+                pg.PostgresConnectionError,  # connection does not exist, failure
+                pg.OperatorInterventionError,  # admin shutdown / terminate, crash, starting up
+                pg.TooManyConnectionsError,
+                ConnectionError,  # reset, refused, broken pipe
+            ),
+        ):
+            return True
+        # "connection is closed", "connection was closed in the middle of operation"
+        if isinstance(current, pg.InterfaceError) and "connection" in str(current).lower():
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def engine() -> Engine:

@@ -53,6 +53,26 @@ class UnsupportedMediaType(DomainError):
     status_code = 415
 
 
+class ServiceUnavailable(DomainError):
+    """A fault of the server's environment (database connection lost, file store read-only):
+    nothing was changed and the same request may succeed later; answered with ``Retry-After``."""
+
+    status_code = 503
+    retry_after = 2
+
+
+class InsufficientStorage(ServiceUnavailable):
+    """The file store is full: nothing was stored; an administrator must free space."""
+
+    status_code = 507
+    retry_after = 60
+
+
+DATABASE_UNAVAILABLE = "数据库连接中断，请稍后重试；已确认保存的记录不受影响"
+STORAGE_FULL = "服务器存储空间已满，照片未保存，请稍后重试并联系管理员"
+STORAGE_UNAVAILABLE = "服务器暂时无法保存照片（存储不可写），照片未保存，请稍后重试并联系管理员"
+
+
 # Litestar's own refusals (routing, body decoding, limits) carry English details: the API answers
 # in Chinese, by status, unless the detail is already written for the user.
 STATUS_MESSAGES: dict[int, str] = {
@@ -72,6 +92,7 @@ STATUS_MESSAGES: dict[int, str] = {
     429: "请求过于频繁，请稍后再试",
     500: "服务器内部错误，请稍后重试；如果一再出现，请联系管理员",
     503: "服务暂时不可用，请稍后重试",
+    507: "服务器存储空间已满，请联系管理员",
 }
 
 

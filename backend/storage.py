@@ -12,17 +12,29 @@ were missing):
 - ``put`` returns only once the bytes are durable (fsync), so an upload acknowledged with a 2xx
   survives a crash or a power cut right after.
 - ``put`` of the same key with the same bytes is a no-op, so retried uploads are harmless.
+- ``put`` that fails (disk full, read-only) leaves nothing behind, not even a temporary file,
+  and raises a :class:`~backend.errors.ServiceUnavailable` (507 when full) with a message for
+  the user; :class:`NewFiles` lets a caller remove the files of an upload that failed later.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio.to_thread
+
+from backend.errors import (
+    STORAGE_FULL,
+    STORAGE_UNAVAILABLE,
+    InsufficientStorage,
+    ServiceUnavailable,
+)
 
 if TYPE_CHECKING:
     from backend.settings import Settings
@@ -109,9 +121,17 @@ class LocalFileStore:
         return self._root.joinpath(*validate_key(key).parts)
 
     async def put(self, key: str, data: bytes) -> None:
-        """See :meth:`FileStore.put`."""
+        """See :meth:`FileStore.put`.
+
+        Raises:
+            InsufficientStorage: the disk is full or over quota (507).
+            ServiceUnavailable: the folder cannot be written (read-only, no permission) (503).
+        """
         path = self._path(key)
-        await anyio.to_thread.run_sync(_write_atomically, path, bytes(data))
+        try:
+            await anyio.to_thread.run_sync(_write_atomically, path, bytes(data))
+        except OSError as exc:
+            raise store_failure(exc) from exc
 
     async def get(self, key: str) -> bytes:
         """See :meth:`FileStore.get`."""
@@ -131,6 +151,72 @@ class LocalFileStore:
     def path_for(self, key: str) -> Path:
         """The file behind ``key``; it may not exist (check with :meth:`exists`)."""
         return self._path(key)
+
+
+def store_failure(exc: OSError) -> ServiceUnavailable:
+    """The API error for a write the file system refused: 507 when full, else 503."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InsufficientStorage(STORAGE_FULL)
+    return ServiceUnavailable(STORAGE_UNAVAILABLE)
+
+
+class NewFiles:
+    """A view of a store that remembers which keys it created, to remove them if the upload
+    they belong to fails afterwards (the second file of a pair, or the database row).
+
+    Only keys that did not exist before are removed: a key that was already there belongs to
+    an earlier upload of the same bytes (keys are content-addressed) and must stay.
+    """
+
+    def __init__(self, store: FileStore) -> None:
+        """Wrap ``store``."""
+        self.store = store
+        self.created: list[str] = []
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Store like the wrapped store, remembering ``key`` when it is new."""
+        existed = await self.store.exists(key)
+        # Remembered before the write: a write that fails half-way is removed too.
+        if not existed:
+            self.created.append(key)
+        await self.store.put(key, data)
+
+    async def get(self, key: str) -> bytes:
+        """See :meth:`FileStore.get`."""
+        return await self.store.get(key)
+
+    async def exists(self, key: str) -> bool:
+        """See :meth:`FileStore.exists`."""
+        return await self.store.exists(key)
+
+    async def delete(self, key: str) -> None:
+        """See :meth:`FileStore.delete`."""
+        await self.store.delete(key)
+
+    def path_for(self, key: str) -> Path | None:
+        """See :meth:`FileStore.path_for`."""
+        return self.store.path_for(key)
+
+    async def discard(self, in_use: Callable[[str], Awaitable[bool]] | None = None) -> None:
+        """Remove the keys created through this view (best effort: an orphan file is harmless,
+        a retry of the same upload reuses it).
+
+        Args:
+            in_use: asked for each key; a key it says is in use (a concurrent upload of the
+                same bytes has committed a row naming it) stays, and so does one it cannot
+                answer for (database unreachable): a file that is kept does no harm.
+        """
+        for key in self.created:
+            try:
+                if in_use is not None and await in_use(key):
+                    continue
+            except Exception:  # noqa: BLE001 - unsure: keep the file
+                continue
+            try:
+                await self.store.delete(key)
+            except (OSError, ValueError):
+                pass
+        self.created.clear()
 
 
 def _same_content(path: Path, data: bytes) -> bool:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import os
 from pathlib import Path
 
 import pytest
 
+from backend.errors import InsufficientStorage
 from backend.settings import load_settings
 from backend.storage import FileStore, LocalFileStore, get_file_store, validate_key
 
@@ -91,11 +93,14 @@ async def test_failed_write_keeps_the_old_file_and_cleans_up(
     await store.put(KEY, b"old")
 
     def disk_gone(src: object, dst: object) -> None:
-        raise OSError("No space left on device")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "replace", disk_gone)
-    with pytest.raises(OSError, match="No space"):
+    # The API's error (507, in Chinese), raised from the file system's.
+    with pytest.raises(InsufficientStorage) as refused:
         await store.put(KEY, b"new")
+    assert isinstance(refused.value.__cause__, OSError)
+    assert refused.value.status_code == 507 and "存储空间已满" in refused.value.message
     monkeypatch.undo()
 
     assert await store.get(KEY) == b"old"

@@ -24,7 +24,7 @@ from backend.inspections.images import ImageLimits, process_image_async, sha256_
 from backend.inspections.reading import may_see
 from backend.inspections.tables import Inspection, InspectionStatus, Photo, PhotoKind
 from backend.media import store_image
-from backend.storage import FileStore
+from backend.storage import FileStore, NewFiles
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 PHOTO_NOT_FOUND = "照片不存在或您无权查看"
@@ -44,6 +44,10 @@ async def _same_upload(upload: PhotoUpload, claimed: str) -> dict[str, Any]:
     if row is None or row["sha256"] != claimed or row["assignment"] != upload.assignment_id:
         raise Conflict("照片编号已被另一张照片使用，请重新拍摄", details={"field": "id"})
     return row
+
+
+async def _photo_file_in_use(key: str) -> bool:
+    return await Photo.exists().where((Photo.storage_key == key) | (Photo.thumbnail_key == key))
 
 
 def _is_unique_violation(exc: BaseException) -> bool:
@@ -95,11 +99,39 @@ async def receive_photo(
     if await _inspection_locked(upload.assignment_id):
         raise Conflict(LOCKED)
 
+    # Files written for this upload are removed again if it fails (store full or read-only half
+    # way, database connection lost, inspection locked meanwhile): no orphan file is left.
+    files = NewFiles(store)
+    try:
+        created = await _store_and_record(user, upload, claimed, assignment, data, files, limits)
+    except BaseException:
+        await files.discard(in_use=_photo_file_in_use)
+        raise
+    if created is not None:
+        return created, False
+    row = await Photo.select().where(Photo.id == upload.id).first()
+    return row, True  # type: ignore[return-value]
+
+
+async def _store_and_record(
+    user: CurrentUser,
+    upload: PhotoUpload,
+    claimed: str,
+    assignment: dict[str, Any],
+    data: bytes,
+    files: NewFiles,
+    limits: ImageLimits,
+) -> dict[str, Any] | None:
+    """Store the files (unless the same bytes are stored already) and insert the row.
+
+    Returns:
+        None when the row was inserted now, else the row of a concurrent same upload.
+    """
     twin = await Photo.select().where(Photo.sha256 == claimed).first()
     if (
         twin is not None
-        and await store.exists(twin["storage_key"])
-        and await store.exists(twin["thumbnail_key"])
+        and await files.exists(twin["storage_key"])
+        and await files.exists(twin["thumbnail_key"])
     ):
         meta = {
             k: twin[k]
@@ -115,14 +147,14 @@ async def receive_photo(
         captured_at = twin["captured_at"]
     else:
         image = await process_image_async(data, limits)
-        meta = await store_image(store, "photos", claimed, image)
+        meta = await store_image(files, "photos", claimed, image)
         captured_at = image.captured_at
 
     try:
         async with write_transaction():
             if await Photo.exists().where(Photo.id == upload.id):
                 # A concurrent retry of the same upload got here first.
-                return await _same_upload(upload, claimed), False
+                return await _same_upload(upload, claimed)
             # Again inside the transaction: the inspection may have been submitted while this
             # image was being processed.
             if await _inspection_locked(upload.assignment_id):
@@ -160,9 +192,8 @@ async def receive_photo(
         # primary key still stops the second insert. That retry is the same upload: answer 200.
         if not _is_unique_violation(exc):
             raise
-        return await _same_upload(upload, claimed), False
-    row = await Photo.select().where(Photo.id == upload.id).first()
-    return row, True  # type: ignore[return-value]
+        return await _same_upload(upload, claimed)
+    return None
 
 
 async def visible_photo(user: CurrentUser, photo_id: UUID) -> dict[str, Any]:

@@ -13,11 +13,16 @@ from backend.accounts.auth import CurrentUser
 from backend.audit.services import record
 from backend.db import write_transaction
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.inspections.images import ImageLimits, process_image_async, sha256_hex
+from backend.inspections.images import (
+    ImageLimits,
+    ProcessedImage,
+    process_image_async,
+    sha256_hex,
+)
 from backend.media import store_image
 from backend.rectification.access import notice_where, visible_task
 from backend.rectification.tables import FINISHED_TASK_STATUSES, Attachment, NoticeStatus
-from backend.storage import FileStore
+from backend.storage import FileStore, NewFiles
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 ATTACHMENT_NOT_FOUND = "照片不存在或您无权查看"
@@ -79,7 +84,40 @@ async def receive_attachment(
         raise Conflict(f"每个事项最多上传 {MAX_PER_TASK} 张照片")
 
     image = await process_image_async(data, limits)
-    meta = await store_image(store, "rectification", digest, image)
+    # Files written for this upload are removed again if it fails (store full or read-only half
+    # way, database connection lost): no orphan file is left.
+    files = NewFiles(store)
+    try:
+        inserted = await _store_and_insert(
+            user, task_id, attachment_id, digest, image, files, captured_at
+        )
+    except BaseException:
+        await files.discard(in_use=_attachment_file_in_use)
+        raise
+    row = await Attachment.select().where(Attachment.id == attachment_id).first()
+    assert row is not None
+    if not inserted and (row["sha256"] != digest or row["task"] != task_id):
+        raise Conflict("照片编号已被另一张照片使用，请重新选择照片", details={"field": "id"})
+    return row, bool(inserted)
+
+
+async def _attachment_file_in_use(key: str) -> bool:
+    return await Attachment.exists().where(
+        (Attachment.storage_key == key) | (Attachment.thumbnail_key == key)
+    )
+
+
+async def _store_and_insert(
+    user: CurrentUser,
+    task_id: UUID,
+    attachment_id: UUID,
+    digest: str,
+    image: ProcessedImage,
+    files: NewFiles,
+    captured_at: datetime | None,
+) -> list[dict[str, Any]]:
+    """Store the files and insert the row; the inserted ids (none: the same upload was there)."""
+    meta = await store_image(files, "rectification", digest, image)
     async with write_transaction():
         # ON CONFLICT DO NOTHING: a concurrent retry of the same upload may insert the same id
         # between our check above and this insert (on PostgreSQL a READ COMMITTED transaction
@@ -106,11 +144,7 @@ async def receive_attachment(
                 task_id,
                 after={"attachment": str(attachment_id), "sha256": digest},
             )
-    row = await Attachment.select().where(Attachment.id == attachment_id).first()
-    assert row is not None
-    if not inserted and (row["sha256"] != digest or row["task"] != task_id):
-        raise Conflict("照片编号已被另一张照片使用，请重新选择照片", details={"field": "id"})
-    return row, bool(inserted)
+    return inserted
 
 
 async def visible_attachment(user: CurrentUser, attachment_id: UUID) -> dict[str, Any]:
