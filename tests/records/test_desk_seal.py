@@ -9,18 +9,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from tests.pwa.conftest import (  # noqa: F401  (fixtures used by name)
-    browser,
-    context,
-    login,
-    new_context,
-    page,
-    playwright_driver,
-    pwa_server,
-    screenshot,
-    start_server,
-    wait_ready,
-)
+from tests.pwa.conftest import login, screenshot, wait_ready
 from tests.pwa.test_desk_review import _inspected_notice, _open
 
 PHARMACY = "P37100200002"  # no other browser test uses it

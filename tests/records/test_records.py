@@ -253,8 +253,9 @@ async def test_evidence_zip_permissions(client: httpx.AsyncClient, login, sealed
     # A draft has no seal and no export, for anyone; its manager does not even learn it exists.
     other = await make_tenant(client, login)
     assignment = await new_assignment(client, await login("supervisor"), other.code, other.inspectors)
-    from tests.inspections.helpers import now_iso, push
     import uuid
+
+    from tests.inspections.helpers import now_iso, push
 
     draft_id = str(uuid.uuid4())
     pushed = await push(
