@@ -59,7 +59,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_seal(_: argparse.Namespace) -> int:
     """Seal every submitted inspection that has no seal yet (records submitted before sealing
     existed); audited."""
-    from backend.audit.services import Actor, record
     from backend.cli import _run_db
     from backend.db import write_transaction
     from backend.inspections.tables import Inspection, InspectionStatus
@@ -76,15 +75,8 @@ def cmd_seal(_: argparse.Namespace) -> int:
             if r["id"] not in sealed
         ]
         for inspection_id in todo:
-            async with write_transaction():
-                seal = await seal_inspection(inspection_id, reason="backfill")
-                await record(
-                    Actor.system(),
-                    "record.seal",
-                    "inspection",
-                    inspection_id,
-                    after={"digest": seal["digest"], "reason": "backfill"},
-                )
+            async with write_transaction():  # the seal and its audit event together
+                await seal_inspection(inspection_id, reason="backfill")
         print(f"{len(todo)} submitted inspections sealed")
         return 0
 

@@ -15,6 +15,8 @@ from uuid import UUID
 import anyio.to_thread
 
 from backend.accounts.auth import now
+from backend.audit.services import Actor
+from backend.audit.services import record as audit
 from backend.records.canonical import build_record, canonical_bytes, digest_of
 from backend.records.keys import ALGORITHM, signing_key
 from backend.records.tables import RecordSeal
@@ -73,6 +75,15 @@ async def seal_inspection(
         record=data.decode("utf-8"),
     )
     await seal.save()
+    # The digest also goes into the audit log (chained there), so a seal row replaced later
+    # with one over changed content no longer matches what the log recorded at the time.
+    await audit(
+        Actor.system("records"),
+        "record.seal",
+        "inspection",
+        inspection_id,
+        after={"digest": seal.digest, "key_id": key.key_id, "reason": reason},
+    )
     return seal.to_dict()
 
 

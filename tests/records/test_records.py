@@ -347,6 +347,12 @@ async def test_a_renamed_institution_or_inspector_reseals_keeping_the_earlier_se
     ).order_by(RecordSeal.id)
     assert [s["digest"] for s in seals] == [first["digest"], second["digest"]]
     assert seals[1]["reason"] == "change"
+    from backend.audit.tables import AuditEvent
+
+    logged = await AuditEvent.select(AuditEvent.after).where(
+        (AuditEvent.action == "record.seal") & (AuditEvent.entity_id == inspection_id)
+    ).output(load_json=True)
+    assert [e["after"]["digest"] for e in logged] == [first["digest"], second["digest"]]
     assert (await _verify(inspection_id)) == (0, "")
 
     inspector = (await client.get("/api/auth/me", headers=tenant.inspector)).json()["username"]
