@@ -48,6 +48,10 @@ def _run_db(work: Callable[[], Awaitable[int]], *, needs_schema: bool = True) ->
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    except SettingsError as exc:
+        # A setting needed only by this command (e.g. the signing key every audited write uses).
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
 
 
 async def _migrate() -> int:
