@@ -13,6 +13,9 @@ const COUNTS_TTL_MS = 15_000;
 let counts = null;
 let countsAt = 0;
 let countsLoading = null;
+// Each render of the desk gets a number: a module still loading data for a screen the user has
+// already left must not write its state into the address of the screen now shown.
+let renders = 0;
 
 /** Add the desk's stylesheet once (it is not in index.html, which is the inspector's shell). */
 function ensureStyles() {
@@ -74,6 +77,7 @@ function welcome(session) {
 
 /** Render the desk: navigation, then the chosen module into the content area. */
 export async function render(el, params, app) {
+  const token = ++renders;
   await ensureStyles();
   const session = app.session;
   const modules = modulesFor(session.role);
@@ -106,6 +110,12 @@ export async function render(el, params, app) {
     setQuery(next, { replace: replaceEntry = true } = {}) {
       const hash = deskHash([chosen.id, ...(module ? rest : [])], next);
       app.navigate(hash, { replace: replaceEntry });
+    },
+    /** Whether this screen is still the one shown (the user may have moved on meanwhile). */
+    isCurrent: () => token === renders,
+    /** Record the screen's state (a selected row, a tab) in the address without re-rendering. */
+    replaceUrl(hash) {
+      if (token === renders) history.replaceState(null, "", `/${hash}`);
     },
     refreshCounts: () => loadCounts(true).then((values) => fillCounts(nav, modules, values)),
     title(text) { document.title = text ? `${text} · 工作台` : "工作台"; },

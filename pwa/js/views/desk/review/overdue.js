@@ -46,7 +46,7 @@ export async function render(el, ctx) {
 
   function choose(noticeId) {
     selected = noticeId;
-    history.replaceState(null, "", `/${deskHash("overdue", { notice: noticeId })}`);
+    ctx.replaceUrl(deskHash("overdue", { notice: noticeId }));
     drawTable();
     drawPanel();
   }

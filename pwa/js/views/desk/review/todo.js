@@ -67,7 +67,7 @@ export async function render(el, ctx) {
   function remember() {
     const current = items[index];
     const hash = deskHash("todo", { tab: tab.id, id: current ? keyOf(current) : null });
-    history.replaceState(null, "", `/${hash}`);
+    ctx.replaceUrl(hash);
   }
 
   async function select(i, { focus = true } = {}) {
