@@ -92,6 +92,12 @@ def http_error_handler(_: Request, exc: Exception) -> Response:
         # PostgreSQL dropped the connection: the transaction did not commit, the pool reconnects
         # on the next request. A fault to retry, not a bug: 503, never 500.
         return domain_error_handler(_, ServiceUnavailable(DATABASE_UNAVAILABLE))
+    if client_gone(exc):
+        # No one will read the answer; a 400 keeps it out of the server-error counts.
+        return Response(
+            {"status_code": 400, "detail": "请求数据不完整（连接中断），请重新发送"},
+            status_code=400,
+        )
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     detail = exc.detail if isinstance(exc, HTTPException) else ""
     headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
@@ -100,6 +106,18 @@ def http_error_handler(_: Request, exc: Exception) -> Response:
         status_code=status,
         headers=headers,
     )
+
+
+def client_gone(exc: BaseException) -> bool:
+    """True for Litestar's error when the client closed the link before its body was whole (a
+    tablet losing its signal mid-upload): nothing was handled, nothing stored, no server fault."""
+    return isinstance(exc, HTTPException) and exc.detail == "client disconnected prematurely"
+
+
+async def log_server_fault(exc: Exception, scope: Any) -> None:
+    """Log an unexpected error (see ``log_unexpected_exception``), but not a cut link."""
+    if not client_gone(exc):
+        await log_unexpected_exception(exc, scope)
 
 
 def not_authorized_handler(_: Request, exc: NotAuthorizedException) -> Response:
@@ -207,7 +225,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[before_send_hook(settings)],
         cors_config=cors_config(settings),
         on_app_init=[jwt_auth.on_app_init],
-        after_exception=[log_unexpected_exception],
+        after_exception=[log_server_fault],
         middleware=[login_rate.middleware],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),

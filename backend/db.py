@@ -118,6 +118,9 @@ def is_connection_lost(exc: BaseException) -> bool:
                 pg.PostgresConnectionError,  # connection does not exist, failure
                 pg.OperatorInterventionError,  # admin shutdown / terminate, crash, starting up
                 pg.TooManyConnectionsError,
+                # The protocol state of a connection broken mid-query, met when the pool resets
+                # it on release ("cannot switch to state …; another operation is in progress").
+                pg.InternalClientError,
                 ConnectionError,  # reset, refused, broken pipe
             ),
         ):
