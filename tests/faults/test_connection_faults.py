@@ -150,9 +150,7 @@ async def test_dropped_database_connections_answer_503_and_the_pool_recovers(
     assert unavailable > 0, "no request met a dropped connection: the test proved nothing"
 
     # Every push answered 200 is stored whole.
-    acknowledged = {
-        r["assignment_id"]: r for r, response in answers if response.status_code == 200
-    }
+    acknowledged = {r["assignment_id"]: r for r, response in answers if response.status_code == 200}
     stored = await db.inspections(list(acknowledged))
     for assignment_id, record in acknowledged.items():
         assert stored[assignment_id]["id"] == record["id"]
@@ -190,7 +188,7 @@ def _multipart(fields: dict[str, str], data: bytes) -> tuple[bytes, str]:
         for name, value in fields.items()
     ]
     parts.append(
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.jpg\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
         "Content-Type: image/jpeg\r\n\r\n".encode()
         + data
         + f"\r\n--{boundary}--\r\n".encode()

@@ -194,3 +194,39 @@ async def test_a_failure_never_removes_the_files_of_a_photo_stored_before(
     assert image.is_file()  # the first photo's, kept
     assert (await client.get(f"/api/photos/{first_id}", headers=inspector)).status_code == 200
     assert list(get_settings().data_dir.rglob("*.tmp")) == []
+
+
+async def test_a_full_store_refuses_a_rectification_photo_and_leaves_nothing(
+    client: httpx.AsyncClient, login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manager's evidence for a rectification task goes through the same store: the same
+    clear answer, and neither a row nor a file is left when its thumbnail cannot be written."""
+    from backend.rectification.tables import Attachment
+    from tests.rectification.helpers import make_tenant, notice_of, submit
+
+    tenant = await make_tenant(client, login)
+    result = await submit(client, login, tenant)
+    notice = await notice_of(client, await login("supervisor"), result["inspection_id"])
+    task_id = notice["tasks"][0]["id"]
+    data = fresh_jpeg()
+    digest = hashlib.sha256(data).hexdigest()
+    attachment_id = str(uuid.uuid4())
+
+    async def upload() -> httpx.Response:
+        return await client.post(
+            f"/api/rectification/tasks/{task_id}/photos",
+            data={"id": attachment_id, "sha256": digest},
+            files={"file": ("p.jpg", data, "image/jpeg")},
+            headers=tenant.manager,
+        )
+
+    fail_file_write(monkeypatch, 2, errno.ENOSPC)
+    refused = await upload()
+    monkeypatch.undo()
+
+    assert refused.status_code == 507, refused.text
+    assert "存储空间已满" in refused.json()["detail"]
+    assert not await Attachment.exists().where(Attachment.id == uuid.UUID(attachment_id))
+    assert leftovers(digest) == []
+    assert (await upload()).status_code == 201
+    assert len(list(get_settings().files_dir.rglob(f"*{digest}*"))) == 2
