@@ -23,6 +23,7 @@ from backend.audit.controllers import AuditController
 from backend.audit.public import PublicAuditController
 from backend.audit.sealer import background_sealer
 from backend.checklists.controllers import ChecklistAdminController
+from backend.desk.controllers import DeskController
 from backend.errors import DATABASE_UNAVAILABLE, DomainError, ServiceUnavailable, chinese_detail
 from backend.health import HealthController
 from backend.inspections.controllers import (
@@ -50,13 +51,12 @@ from backend.rectification.controllers import (
     TaskController,
 )
 from backend.rectification.public import PublicVerificationController
-from backend.security import LocalSwaggerPlugin, before_send_hook, cors_config
-from backend.desk.controllers import DeskController
 from backend.rules.controllers import (
     AssessmentController,
     NoticePointsController,
     PhysicianPointsController,
 )
+from backend.security import LocalSwaggerPlugin, before_send_hook, cors_config
 from backend.settings import REPO_ROOT, Settings, get_settings
 from backend.tracking.controllers import ArchiveController, DashboardController, ExportController
 

@@ -277,11 +277,11 @@ async def measure(runs: int) -> list[dict[str, Any]]:
     import httpx
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    from backend.accounts.services import create_user
     from backend.app import create_app
     from backend.audit.services import Actor
-    from backend.accounts.services import create_user
-    from backend.institutions.tables import Institution
     from backend.inspections.tables import Inspection
+    from backend.institutions.tables import Institution
 
     actor = Actor.system("bench")
     await create_user("bench-province", "supervisor", PASSWORD, actor, region_code="BP0000")

@@ -38,7 +38,7 @@ import tempfile
 import textwrap
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -112,7 +112,7 @@ async def measure(client: httpx.AsyncClient, requests: list[tuple[str, dict, dic
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 async def main() -> None:

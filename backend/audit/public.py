@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from litestar import Controller, Response, get
 from litestar.enums import MediaType
@@ -126,8 +125,8 @@ class PublicAuditController(Controller):
     tags = ["审计"]
     opt = {"exclude_from_auth": True}
 
-    @get("/checkpoints", summary="审计日志检查点（HTML）")
-    async def page(self) -> Response[Any]:
+    @get("/checkpoints", summary="审计日志检查点（HTML）", media_type=MediaType.HTML)
+    async def page(self) -> Response[str]:
         """The newest 1000 checkpoints, newest first, with the public key that verifies them."""
         return Response(
             _page(await _checkpoints()),

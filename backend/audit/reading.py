@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from backend.audit.tables import AuditEvent
@@ -18,7 +18,7 @@ CHINA_TZ = timezone(timedelta(hours=8))
 
 def _day_start(day: date) -> datetime:
     """Midnight of ``day`` in China, in UTC (stored timestamps are compared in UTC)."""
-    return datetime.combine(day, time(), tzinfo=CHINA_TZ).astimezone(timezone.utc)
+    return datetime.combine(day, time(), tzinfo=CHINA_TZ).astimezone(UTC)
 
 
 def _parse_day(value: str | None, field: str) -> date | None:

@@ -14,10 +14,10 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 from backend.audit.chain import GENESIS, checkpoint_message, event_hash, time_text
 from backend.audit.tables import AuditCheckpoint, AuditEvent
@@ -148,7 +148,7 @@ async def seal(*, batch: int = BATCH, now: datetime | None = None) -> SealReport
         if sealed < batch:
             break
     if not report.skipped:
-        report.checkpoint = await _checkpoint(now or datetime.now(timezone.utc))
+        report.checkpoint = await _checkpoint(now or datetime.now(UTC))
     report.seconds = time.perf_counter() - started
     return report
 

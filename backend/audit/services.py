@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from backend.audit.chain import make_mac, mac_key
+from backend.audit.chain import mac_key, make_mac
 from backend.audit.tables import AuditEvent
 
 
@@ -48,7 +48,7 @@ def _event(
     # The time is set here, not by the column default, because the MAC written with the event
     # covers it; the chain columns stay empty until the sealer fills them (docs/audit-chain.md).
     values: dict[str, Any] = {
-        "at": datetime.now(timezone.utc),
+        "at": datetime.now(UTC),
         "actor_id": None if actor.id is None else str(actor.id),
         "actor_username": actor.username,
         "actor_role": actor.role,

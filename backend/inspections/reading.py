@@ -18,8 +18,8 @@ from backend.inspections.schemas import (
     InstitutionRef,
     PhotoOut,
 )
-from backend.records.schemas import SealOut
 from backend.inspections.tables import Finding, FindingRevision, Inspection, InspectionStatus, Photo
+from backend.records.schemas import SealOut
 from backend.tenancy import can_see_institution, institution_where
 
 INSPECTION_NOT_FOUND = "检查记录不存在或不在您的管辖范围内"

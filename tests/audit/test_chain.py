@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -202,7 +202,7 @@ async def test_inserted_event_is_named_and_removing_it_passes(
     rows = await sql(
         "INSERT INTO audit_event (at, action, entity_type, entity_id, actor_username) "
         "VALUES ({}, 'inspection.update', 'inspection', 'forged', 'someone') RETURNING id",
-        datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
     )
     forged_id = rows[0]["id"]
     code, out = await verify_output(capsys)

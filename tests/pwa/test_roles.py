@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.pwa.conftest import PwaServer, login, screenshot, stored_session, wait_ready
-from tests.pwa.test_inspection_flow import choose_from_list, institution, new_assignment, CLINIC
+from tests.pwa.test_inspection_flow import CLINIC, choose_from_list, institution, new_assignment
 from tests.pwa.test_platform import (
     FILL_INSPECTION,
     fresh_assignment,

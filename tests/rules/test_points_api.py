@@ -14,9 +14,8 @@ from backend.inspections.tables import Inspection
 from backend.institutions.tables import Institution, InstitutionType, Physician, Region
 from backend.rules.points import credit_rating, points_of
 from backend.rules.tables import PhysicianPointEvent
-from tests.inspections.helpers import complete_inspection, new_assignment, push
+from tests.inspections.helpers import complete_inspection, new_assignment, push, user_id
 from tests.rectification.helpers import PASSWORD, notice_of
-from tests.inspections.helpers import user_id
 
 ITEM = "physicians.rx-signature"  # clinic checklist, 2 points
 
