@@ -160,9 +160,14 @@ async def test_numbers_follow_each_other_per_office_and_year(
     )
     (year1, n1), (year2, n2) = (NUMBER_RE.match(n["number"]).groups() for n in (first, second))
     assert year1 == year2 and int(n2) == int(n1) + 1
+    office = (
+        await RectificationNotice.select(RectificationNotice.office)
+        .where(RectificationNotice.id == second["id"])
+        .first()
+    )["office"]
     counter = (
         await NoticeCounter.select(NoticeCounter.last)
-        .where(NoticeCounter.year == int(year1))
+        .where((NoticeCounter.year == int(year1)) & (NoticeCounter.office == office))
         .first()
     )
     assert counter["last"] >= int(n2)
