@@ -1,6 +1,7 @@
 // What the 系统管理 tabs share: labels of roles, types and statuses, time formats, the region list.
 import { h } from "../../../ui/dom.js";
 import { get } from "../common/http.js";
+import { AGREEMENT_LABELS, TYPE_LABELS } from "../../../ui/format.js";
 
 export const ROLE_LABELS = {
   admin: "系统管理员",
@@ -9,14 +10,7 @@ export const ROLE_LABELS = {
   manager: "机构医保负责人",
 };
 
-export const TYPE_LABELS = {
-  hospital: "定点医院",
-  clinic: "定点诊所",
-  tcm_clinic: "中医诊所",
-  pharmacy: "定点零售药店",
-};
-
-export const AGREEMENT_LABELS = { normal: "正常", suspended: "中止", terminated: "解除" };
+export { AGREEMENT_LABELS, TYPE_LABELS };
 
 /** "2026-05-01 14:03" in the browser's time zone (the bureau's), or "—". */
 export function dateTime(value) {

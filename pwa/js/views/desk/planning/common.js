@@ -2,9 +2,9 @@
 // /api/planning/options (regions, inspectors, checklists; kept for the session), small controls.
 import { h } from "../../../ui/dom.js";
 import { get } from "../common/http.js";
+import { AGREEMENT_LABELS, TYPE_LABELS } from "../../../ui/format.js";
 
-export const TYPE_LABELS = { hospital: "定点医院", clinic: "定点诊所", tcm_clinic: "中医诊所", pharmacy: "定点零售药店" };
-export const AGREEMENT_LABELS = { normal: "正常", suspended: "中止", terminated: "解除" };
+export { AGREEMENT_LABELS, TYPE_LABELS };
 export const KIND_LABELS = { routine: "日常检查", special: "专项检查", flight: "飞行检查", reinspection: "复查", random: "双随机抽查" };
 export const STATUS_LABELS = { planned: "待检查", in_progress: "检查中", done: "已完成", cancelled: "已取消" };
 const STATUS_TONES = { planned: "neutral", in_progress: "warn", done: "ok", cancelled: "bad" };

@@ -1,11 +1,10 @@
 // The filters shared by the 看板, its lists and the exports: 地区 / 机构类型 / 时间, kept in the URL
 // query (`region`, `type`, `from`, `to`), so that a view is a link.
 import { h } from "../../../ui/dom.js";
+import { TYPE_LABELS } from "../../../ui/format.js";
 import { field } from "../common/page.js";
 
-export const TYPES = [
-  ["", "全部类型"], ["hospital", "定点医院"], ["clinic", "定点诊所"], ["tcm_clinic", "中医诊所"], ["pharmacy", "定点零售药店"],
-];
+export const TYPES = [["", "全部类型"], ...Object.entries(TYPE_LABELS)];
 export const FILTER_KEYS = ["region", "type", "from", "to"];
 
 /** The shared filters of a query object (empty ones left out). */

@@ -1,6 +1,7 @@
 // The list behind a 看板 number: `#/desk/dashboard/list?what=inspections&grade=优秀&region=…`.
 // The same filters as the board, plus what the number counted; rows open the 机构档案.
 import { h, replace } from "../../../ui/dom.js";
+import { AGREEMENT_LABELS } from "../../../ui/format.js";
 import { download, errorText, get } from "../common/http.js";
 import { formMessage, pageHead } from "../common/page.js";
 import { dataTable, pager } from "../common/table.js";
@@ -15,7 +16,6 @@ const TITLES = {
 };
 const STATES = { open: "未完成", overdue: "已逾期", answered: "待验收", accepted: "验收通过", cancelled: "已撤销", all: "全部" };
 const STEPS = { interview: "约谈", suspend_settlement: "暂停结算", recover_funds: "追回费用", penalty: "支付违约金", suspend_agreement: "中止协议", terminate_agreement: "解除协议" };
-const AGREEMENT = { normal: "正常", suspended: "中止", terminated: "解除" };
 
 const archiveLink = (row) => h("a", { href: deskHash(["archive", row.institution_id || row.id]) }, row.institution_name || row.name);
 const status = (label, bad) => h("span.d-pill", { class: bad ? "d-pill bad" : "d-pill neutral" }, label);
@@ -81,7 +81,7 @@ function narrowing(query) {
   if (query.band) parts.push(`得分：${query.band} 分`);
   if (query.item) parts.push(`不符合检查项：${query.item.split(":")[1] || query.item}`);
   if (query.inspected) parts.push(query.inspected === "yes" ? "期间内已检查" : "期间内未检查");
-  if (query.agreement_status) parts.push(`协议状态：${AGREEMENT[query.agreement_status] || query.agreement_status}`);
+  if (query.agreement_status) parts.push(`协议状态：${AGREEMENT_LABELS[query.agreement_status] || query.agreement_status}`);
   if (query.state) parts.push(`状态：${STATES[query.state] || query.state}`);
   if (query.step) parts.push(`处理措施：${STEPS[query.step] || query.step}`);
   return parts.join(" · ");
