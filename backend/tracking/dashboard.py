@@ -25,6 +25,7 @@ from backend.rectification.escalation import LADDER
 from backend.rectification.tables import TASK_STATUS_LABELS, TaskStatus
 from backend.tracking.filters import Filters
 from backend.tracking.sql import Query, as_float, as_int, china_date, china_month
+from backend.tracking.tally import most_failed
 
 GRADES = ("优秀", "良好", "合格", "不合格")
 FULL_POINTS = 12  # a physician's points at the start of a calendar year
@@ -308,24 +309,11 @@ async def latest_texts(checklist_ids: set[str]) -> dict[tuple[str, str], tuple[s
 
 async def failed_items(f: Filters, limit: int = TOP_ITEMS) -> list[dict[str, Any]]:
     """The checklist items failed most often in submitted inspections of the period, with how
-    often they were answered (符合 or 不符合) and the share failed."""
-    rows = await (
-        Query(
-            "SELECT cv.checklist_id AS checklist_id, f.item_id AS item_id,"
-            " SUM(CASE WHEN f.result = 'fail' THEN 1 ELSE 0 END) AS failed,"
-            " COUNT(*) AS answered"
-            " FROM finding f JOIN inspection x ON x.id = f.inspection"
-            " JOIN institution i ON i.id = x.institution"
-            " JOIN checklist_version cv ON cv.id = x.checklist"
-            f" WHERE {SUBMITTED} AND f.result IN ('pass', 'fail')"
-        )
-        .extend(f.period("x.submitted_at"))
-        .extend(f.institution_scope())
-        .add("GROUP BY cv.checklist_id, f.item_id")
-        .add("HAVING SUM(CASE WHEN f.result = 'fail' THEN 1 ELSE 0 END) > 0")
-        .add("ORDER BY failed DESC, cv.checklist_id, f.item_id LIMIT {}", limit)
-        .rows()
-    )
+    often they were answered (符合 or 不符合) and the share failed (region and type: the
+    institution's when the inspection was submitted)."""
+    # From the answer tallies written with each submission (backend/tracking/tally.py): the
+    # raw answers are 50 per inspection, too many to count within the dashboard's time.
+    rows = await most_failed(f, limit)
     texts = await latest_texts({r["checklist_id"] for r in rows})
     out = []
     for r in rows:

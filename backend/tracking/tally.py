@@ -1,0 +1,163 @@
+"""The answer tallies behind the most-failed items (最常不合格检查项).
+
+Counting 符合/不符合 per checklist item over a period means reading every answer of the period's
+inspections (50 per inspection: 3.3 million a year for a province), which no index makes fast.
+Two summary tables hold those counts instead, written in the transaction that submits the
+inspection (:func:`record_submission`, called from ``backend/inspections/sync.py``):
+
+- ``finding_tally_day`` — per China day of submission, region, institution type, checklist and
+  item: how many answers failed and how many were answered (符合 or 不符合; 不适用 is left out).
+- ``finding_tally_month`` — the same per China month (``month`` is the month's first day), so
+  that a period of whole months (the default: a calendar year) reads a few thousand rows.
+
+A period is read as its whole months from the month table plus its partial months at either end
+from the day table (:func:`split_period`).
+
+Region and type are the institution's **at submission**. A submitted inspection's answers never
+change afterwards (the sync refuses edits of a submitted inspection) and the services offer no
+way to move an institution to another region or type, so the tallies stay equal to the raw rows;
+``yibao tracking rebuild`` (:func:`rebuild`) recounts them from the raw rows if either ever
+happens (a data repair, a bulk import written straight to the tables).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from backend import db
+from backend.tracking.filters import Filters
+from backend.tracking.sql import Query, china_date, in_list
+
+TABLES = ("finding_tally_day", "finding_tally_month")
+KEY = "region, type, checklist_id, item_id"
+
+
+def china_month_start(expr: str) -> str:
+    """The first day of the China month of a timestamp expression (a date/text)."""
+    if db.is_sqlite():
+        return f"strftime('%Y-%m-01', {expr}, '+8 hours')"
+    return f"(date_trunc('month', ({expr}) AT TIME ZONE 'Asia/Shanghai'))::date"
+
+
+def _fill(table: str, where: str, *args: Any) -> Query:
+    """``INSERT … SELECT`` adding the answers of the submitted inspections ``x`` matching
+    ``where`` to ``table`` (rows already there are incremented)."""
+    when = "day" if table == "finding_tally_day" else "month"
+    bucket = china_date("x.submitted_at") if when == "day" else china_month_start("x.submitted_at")
+    return Query(
+        f"INSERT INTO {table} ({when}, {KEY}, failed, answered)"
+        f" SELECT {bucket}, i.region, i.type, cv.checklist_id, f.item_id,"
+        " SUM(CASE WHEN f.result = 'fail' THEN 1 ELSE 0 END), COUNT(*)"
+        " FROM finding f JOIN inspection x ON x.id = f.inspection"
+        " JOIN institution i ON i.id = x.institution"
+        " JOIN checklist_version cv ON cv.id = x.checklist"
+        f" WHERE x.status = 'submitted' AND f.result IN ('pass', 'fail') AND {where}"
+        f" GROUP BY {bucket}, i.region, i.type, cv.checklist_id, f.item_id"
+        # One lock order for every writer: two submissions of the same day never deadlock.
+        f" ORDER BY {bucket}, i.region, i.type, cv.checklist_id, f.item_id"
+        f" ON CONFLICT ({when}, {KEY}) DO UPDATE SET failed = {table}.failed + excluded.failed,"
+        f" answered = {table}.answered + excluded.answered",
+        *args,
+    )
+
+
+async def record_submission(inspection_id: UUID) -> None:
+    """Add a just-submitted inspection's answers to the tallies (in the caller's transaction,
+    after the inspection's status is ``submitted``)."""
+    for table in TABLES:
+        await _fill(table, "x.id = {}", inspection_id).rows()
+
+
+async def refill() -> dict[str, int]:
+    """Empty both tallies and count every submitted inspection's answers again, in the caller's
+    transaction (the migration's); rows per table."""
+    counts: dict[str, int] = {}
+    for table in TABLES:
+        await Query(f"DELETE FROM {table}").rows()
+        await _fill(table, "1 = 1").rows()
+        row = await Query(f"SELECT COUNT(*) AS n FROM {table}").one()
+        counts[table] = int(row.get("n") or 0)
+    return counts
+
+
+async def rebuild() -> dict[str, int]:
+    """:func:`refill` in one write transaction (``yibao tracking rebuild``); rows per table."""
+    async with db.write_transaction():
+        return await refill()
+
+
+def _month_after(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def split_period(start: date, end: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """The whole months of ``[start, end]`` as ``[first month, first month after)`` and the
+    inclusive day ranges left at either end.
+
+    >>> split_period(date(2026, 1, 1), date(2026, 12, 31))
+    ((datetime.date(2026, 1, 1), datetime.date(2027, 1, 1)), [])
+    """
+    first = start if start.day == 1 else _month_after(start)
+    after_end = end + timedelta(days=1)
+    stop = after_end if after_end.day == 1 else after_end.replace(day=1)
+    if first >= stop:
+        return None, [(start, end)]
+    edges = []
+    if start < first:
+        edges.append((start, first - timedelta(days=1)))
+    if stop <= end:
+        edges.append((stop, end))
+    return (first, stop), edges
+
+
+def _scope(f: Filters) -> Query:
+    q = Query()
+    if f.region_ids is not None:
+        text, args = in_list("t.region", list(f.region_ids))
+        q.add(f"AND {text}", *args)
+    if f.type:
+        q.add("AND t.type = {}", f.type)
+    return q
+
+
+def _day(value: date) -> Any:
+    """A day as the engine stores it in the tally (text on SQLite, a date on PostgreSQL)."""
+    return value.isoformat() if db.is_sqlite() else value
+
+
+async def most_failed(f: Filters, limit: int) -> list[dict[str, Any]]:
+    """(checklist id, item id, failed, answered) of the items failed most often in the period
+    and scope, most failed first (ties by checklist and item)."""
+    months, edges = split_period(f.start, f.end)
+    parts: list[Query] = []
+    if months:
+        parts.append(
+            Query(
+                "SELECT checklist_id, item_id, failed, answered FROM finding_tally_month t"
+                " WHERE t.month >= {} AND t.month < {}",
+                _day(months[0]),
+                _day(months[1]),
+            ).extend(_scope(f))
+        )
+    for lo, hi in edges:
+        parts.append(
+            Query(
+                "SELECT checklist_id, item_id, failed, answered FROM finding_tally_day t"
+                " WHERE t.day >= {} AND t.day <= {}",
+                _day(lo),
+                _day(hi),
+            ).extend(_scope(f))
+        )
+    union = Query("SELECT checklist_id, item_id, SUM(failed) AS failed,"
+                  " SUM(answered) AS answered FROM (")
+    for n, part in enumerate(parts):
+        if n:
+            union.add("UNION ALL")
+        union.extend(part)
+    return await (
+        union.add(") u GROUP BY checklist_id, item_id HAVING SUM(failed) > 0")
+        .add("ORDER BY failed DESC, checklist_id, item_id LIMIT {}", limit)
+        .rows()
+    )
