@@ -54,6 +54,7 @@ from backend.inspections.tables import (
 from backend.institutions.tables import Physician
 from backend.records.seal import seal_inspection
 from backend.rectification.issuing import on_inspection_submitted
+from backend.tracking.tally import record_submission
 
 _checklists: dict[UUID, Checklist] = {}
 
@@ -775,6 +776,7 @@ async def _submit(
     )
     # The rectification notice (or its draft) for the failed items, in this same transaction.
     await on_inspection_submitted(actor, user.id, inspection_id, checklist, received)
+    await record_submission(inspection_id)  # the 看板's answer tallies, same transaction
     # The sealed record (record.json, its digest and signature), committed with the submission.
     await seal_inspection(inspection_id, at=received)
     return detail
