@@ -1,35 +1,45 @@
-"""Benchmark: pushing inspections, against baselines measured in the same run.
+"""Benchmark: pushing inspections, against the limit measured in the same run.
 
-Run on demand (not part of the test suite):
+Run on demand (not part of the test suite), one command per engine:
 
     .venv/bin/python bench/sync_bench.py                       # SQLite
     .venv/bin/python bench/sync_bench.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
-It starts a real ``yibao serve`` on a fresh database with the demo data, and a bare Litestar app
-on the same machine, then measures with concurrent HTTP clients:
+It starts a real ``yibao serve`` (one worker) on a fresh database with the demo data, and a bare
+Litestar app on the same machine, then measures with concurrent HTTP clients:
 
-- baseline A: the bare Litestar app echoing the same JSON body (HTTP + JSON cost only);
-- baseline B: inserting the same number of finding rows straight into the database (one
-  transaction, executemany), without HTTP;
-- POST /api/sync with one draft inspection of 44 findings per request (each a new assignment);
-- the same record pushed again (the idempotent "unchanged" path, a retry after a lost answer);
+- the pushes: one hospital inspection per request (each for its own assignment), with a realistic
+  mix (mostly 符合, some 不符合 with counts, amounts, notes and photos, a few 不适用):
+  a draft of 60 findings (a new inspection), the same draft again (the idempotent "unchanged"
+  path a retry takes) and a submission of the whole checklist (62 findings, with signatures and
+  photos: scoring, the rectification notice and the sealed record in the same transaction);
+- the limit of each push: the bare Litestar app echoing the same JSON body (HTTP + JSON only)
+  plus the same rows (the inspection, its findings, their history rows and the push's audit
+  events, copied from what the push stored) written straight into the same tables with
+  ``sqlite3`` / ``asyncpg``, one transaction per push, with the app's durability settings
+  (SQLite: WAL and the default ``synchronous``; PostgreSQL: the default commit). The ratio is
+  the push's cost (1 / its rate) over the limit's (1 / echo rate + 1 / raw rate);
 - the audit chain's cost beside a push: the server runs with its background sealer off, the
   setup's events are sealed first, then ``yibao audit seal`` chains exactly the events the pushes
-  wrote; its sealing time per new push is set beside the push's p50 (the MAC written with each
-  event is inside the push already). On PostgreSQL the server runs 2 workers by default.
+  wrote; its time per push that wrote is set beside the push's cost;
+- the curve: the draft push rate with 0, 250,000, 500,000 and 1,000,000 findings stored (loaded
+  raw, with their history rows, in inspections of other assignments);
+- on PostgreSQL, 16 concurrent tablets against ``yibao serve --workers 2``: p50 and p95.
 
-Results are printed as a Markdown table; paste them into docs/benchmarks.md with the command.
+Results are printed as Markdown; paste them into docs/benchmarks.md with the command.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import io
 import json
 import os
+import random
 import re
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -40,17 +50,27 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 YIBAO = str(Path(sys.executable).parent / "yibao")
+DRAFT_FINDINGS = 60
+CURVE = (0, 250_000, 500_000, 1_000_000)
 
+BARE_APP = textwrap.dedent(
+    """
+    from typing import Any
+    from litestar import Litestar, post
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    @post("/echo", status_code=200)
+    async def echo(data: dict[str, Any]) -> dict[str, Any]:
+        return {"received": len(data.get("inspections", []))}
+
+    app = Litestar([echo])
+    """
+)
 
 
 def wait(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
@@ -67,25 +87,19 @@ def wait(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
-BARE_APP = textwrap.dedent(
-    """
-    from typing import Any
-    from litestar import Litestar, post
-
-    @post("/echo", status_code=200)
-    async def echo(data: dict[str, Any]) -> dict[str, Any]:
-        return {"received": len(data.get("inspections", []))}
-
-    app = Litestar([echo])
-    """
-)
+def stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
 
 
 async def measure(client: httpx.AsyncClient, requests: list[tuple[str, dict, dict]], concurrency: int) -> dict:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     errors: list[str] = []
-    queue = list(requests)
+    queue = list(reversed(requests))
 
     async def worker() -> None:
         while queue:
@@ -94,7 +108,9 @@ async def measure(client: httpx.AsyncClient, requests: list[tuple[str, dict, dic
             response = await client.post(url, json=body, headers=headers)
             latencies.append(time.perf_counter() - start)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            if response.status_code >= 400 and not errors:
+            results = response.json().get("results", []) if response.status_code < 500 else []
+            bad = [r for r in results if r.get("status") == "rejected"]
+            if (response.status_code >= 400 or bad) and not errors:
                 errors.append(response.text[:300])
 
     start = time.perf_counter()
@@ -105,171 +121,488 @@ async def measure(client: httpx.AsyncClient, requests: list[tuple[str, dict, dic
         "n": len(latencies),
         "rps": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "p95_ms": latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000,
+        "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
         "statuses": statuses,
         "error": errors[0] if errors else None,
     }
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
+def now_iso(offset_s: float = 0) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=offset_s)).isoformat()
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to run against")
-    parser.add_argument("-n", type=int, default=200, help="pushes per measurement")
-    parser.add_argument("-c", type=int, default=4, help="concurrent clients")
-    parser.add_argument("--workers", type=int, help="server workers (default 2 on PostgreSQL, 1 on SQLite)")
-    args = parser.parse_args()
+def image_bytes(kind: str) -> bytes:
+    from PIL import Image
 
-    data_dir = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
-    env = {**os.environ, "YIBAO_DATA_DIR": str(data_dir), "YIBAO_DEMO": "true",
-           "YIBAO_LOG_LEVEL": "WARNING", "YIBAO_LOGIN_RATE_PER_MINUTE": "100000",
-           # The chain is sealed by `yibao audit seal` below, so that its cost can be measured.
-           "YIBAO_AUDIT_SEAL_SECONDS": "0"}
-    pg_db = None
-    if args.postgres:
-        import asyncpg
-
-        pg_db = f"yibao_bench_{uuid.uuid4().hex[:8]}"
-        conn = await asyncpg.connect(args.postgres)
-        await conn.execute(f'CREATE DATABASE "{pg_db}"')
-        await conn.close()
-        env["YIBAO_DATABASE_URL"] = args.postgres.rsplit("/", 1)[0] + f"/{pg_db}"
+    buffer = io.BytesIO()
+    if kind == "signature":
+        image = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
+        for x in range(50, 550):
+            image.putpixel((x, 100 + x % 40), (0, 0, 0, 255))
+        image.save(buffer, "PNG")
     else:
-        env.pop("YIBAO_DATABASE_URL", None)
+        Image.new("RGB", (640, 480), (120, 160, 90)).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
 
-    workers = args.workers or (2 if args.postgres else 1)
-    port, bare_port = free_port(), free_port()
-    server = subprocess.Popen([YIBAO, "serve", "--port", str(port), "--workers", str(workers)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    bare_dir = Path(tempfile.mkdtemp(prefix="yibao-bare-"))
-    (bare_dir / "bare.py").write_text(BARE_APP)
-    bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare:app", "--port", str(bare_port),
-                             "--log-level", "warning"], cwd=bare_dir, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait(f"{base}/health", server)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.post(f"http://127.0.0.1:{bare_port}/echo", json={}, timeout=2)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            from backend.demo import demo_password
 
-            async def token(username: str) -> dict[str, str]:
-                r = await client.post("/api/auth/login", json={"username": username, "password": demo_password()})
-                return {"Authorization": f"Bearer {r.json()['access_token']}"}
+NOTES = ["现场查看收费公示，价格与系统一致", "抽查住院病历，医嘱与收费清单相符", "科室负责人陪同检查",
+         "已查看监控记录", "未发现串换项目收费"]
+FAIL_NOTES = ["抽查病历中发现重复收费，已拍照留存", "部分药品未按规定公示价格", "检查当日该项资料未能提供"]
 
-            inspector, supervisor = await token("inspector"), await token("supervisor")
-            team = [(await client.get("/api/auth/me", headers=await token(u))).json()["id"]
-                    for u in ("inspector", "inspector2")]
-            institutions = (await client.get("/api/institutions", params={"type": "pharmacy", "region": "371002"},
-                                             headers=supervisor)).json()["items"]
-            bundle = (await client.get("/api/sync/bundle", headers=inspector)).json()
-            checklist = next(c for c in bundle["checklists"] if c["checklist_id"] == "pharmacy-routine")
-            items = [i for s in checklist["content"]["sections"] for i in s["items"]]
 
-            def record(assignment_id: str) -> dict:
-                findings = []
-                for item in items:
-                    f = {"id": str(uuid.uuid4()), "item": item["id"], "result": "pass",
-                         "client_updated_at": now_iso(), "client_revision": 1}
-                    if item["mode"] == "sample":
-                        f.update(sampled=max(10, item.get("min_sampled") or 0), failed=0)
-                    findings.append(f)
-                return {"id": str(uuid.uuid4()), "assignment_id": assignment_id,
-                        "checklist_id": checklist["checklist_id"], "checklist_version": checklist["version"],
-                        "client_updated_at": now_iso(), "findings": findings}
+def hospital_answers(items: list[dict], rng: random.Random, photos: dict[str, str] | None) -> list[dict]:
+    """Answers for the given items: about 85 % 符合 (a third with a note), 10 % 不符合 with
+    counts, an amount where the item carries one and a note, 5 % 不适用. Items whose failing needs
+    a photo fail only when ``photos`` supplies one for them (submissions)."""
+    findings = []
+    for item in items:
+        roll = rng.random()
+        needs_photo_to_fail = item.get("evidence") in ("photo_on_fail", "photo_always")
+        result = "pass"
+        if roll < 0.10 and (not needs_photo_to_fail or (photos and item["id"] in photos)):
+            result = "fail"
+        elif roll > 0.95 and item.get("evidence") != "photo_always":
+            result = "na"
+        f: dict[str, Any] = {"id": str(uuid.uuid4()), "item": item["id"], "result": result,
+                             "client_updated_at": now_iso(-rng.randint(60, 3600)), "client_revision": rng.randint(1, 4)}
+        if result != "na":
+            if item["mode"] == "sample":
+                sampled = max(10, item.get("min_sampled") or 0)
+                f.update(sampled=sampled, failed=0 if result == "pass" else rng.randint(1, 3))
+            elif item["mode"] == "deduct" and result == "fail":
+                f["occurrences"] = rng.randint(1, 4)
+        if result == "fail":
+            f["note"] = rng.choice(FAIL_NOTES)
+            if item.get("monetary"):
+                f["amount"] = f"{rng.randint(100, 90000)}.{rng.randint(0, 99):02d}"
+        elif rng.random() < 0.33:
+            f["note"] = rng.choice(NOTES)
+        if photos and item["id"] in photos and result != "na":
+            f["photo_ids"] = [photos[item["id"]]]
+        findings.append(f)
+    return findings
 
-            assignments = []
-            for i in range(args.n):
-                r = await client.post("/api/assignments", headers=supervisor, json={
-                    "institution_id": institutions[i % len(institutions)]["id"], "checklist_id": "pharmacy-routine",
-                    "window_start": str(date.today()), "window_end": str(date.today() + timedelta(days=3)),
-                    "inspector_ids": team})
-                assignments.append(r.json()["id"])
-            records = [record(a) for a in assignments]
-            bodies = [{"device_id": "bench", "inspections": [r]} for r in records]
-            size = len(json.dumps(bodies[0]))
 
-        seal_audit(env)  # the setup's events, so that the next seal holds only the pushes'
-        results = {}
-        async with httpx.AsyncClient(timeout=60) as client:
-            bare_requests = [(f"http://127.0.0.1:{bare_port}/echo", b, {}) for b in bodies]
-            await measure(client, bare_requests[:20], args.c)  # warm-up
-            results["bare Litestar echo (same body)"] = await measure(client, bare_requests, args.c)
-            push_requests = [(f"{base}/api/sync", b, inspector) for b in bodies]
-            results["POST /api/sync, new inspection (44 findings)"] = await measure(client, push_requests, args.c)
-            results["POST /api/sync, same push again (unchanged)"] = await measure(client, push_requests, args.c)
-        chain_events, chain_seconds = seal_audit(env)
+# --- raw access to the bench database (the limit, and the stored findings of the curve) ------
 
-        # Baseline B: the same rows straight into the database, one transaction per inspection.
-        rows = [(str(uuid.uuid4()), f["item"], "pass") for r in records for f in r["findings"]]
-        start = time.perf_counter()
+
+class RawDb:
+    """The same tables the app writes, reached straight through sqlite3 or asyncpg."""
+
+    def __init__(self, sqlite_path: Path | None, pg_url: str | None) -> None:
+        self.sqlite_path, self.pg_url = sqlite_path, pg_url
+        self.db: Any = None
+
+    async def open(self) -> None:
+        if self.pg_url:
+            import asyncpg
+
+            self.db = await asyncpg.connect(self.pg_url)
+        else:
+            self.db = sqlite3.connect(self.sqlite_path, isolation_level=None, timeout=60)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")  # as the app (synchronous left at its default)
+
+    async def close(self) -> None:
+        if self.pg_url:
+            await self.db.close()
+        else:
+            self.db.close()
+
+    async def rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        if self.pg_url:
+            return [dict(r) for r in await self.db.fetch(sql, *args)]
+        return [dict(r) for r in self.db.execute(sql.replace("$1", "?"), args).fetchall()]
+
+    async def count(self, table: str) -> int:
+        return (await self.rows(f"SELECT count(*) AS n FROM {table}"))[0]["n"]
+
+    def _insert_sql(self, table: str, columns: list[str]) -> str:
+        marks = ", ".join(f"${i + 1}" if self.pg_url else "?" for i in range(len(columns)))
+        return f'INSERT INTO {table} ({", ".join(columns)}) VALUES ({marks})'
+
+    async def transaction(self, writes: list[tuple[str, list[str], list[tuple]]]) -> None:
+        """Several multi-row inserts (and statements without rows) in one transaction."""
+        if self.pg_url:
+            async with self.db.transaction():
+                for table, columns, rows in writes:
+                    if columns:
+                        await self.db.executemany(self._insert_sql(table, columns), rows)
+                    else:
+                        await self.db.execute(table, *rows[0])
+        else:
+            self.db.execute("BEGIN IMMEDIATE")
+            for table, columns, rows in writes:
+                if columns:
+                    self.db.executemany(self._insert_sql(table, columns), rows)
+                else:
+                    self.db.execute(table.replace("$1", "?").replace("$2", "?"), rows[0])
+            self.db.execute("COMMIT")
+
+    async def bulk(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        """A large load: COPY on PostgreSQL, executemany in one transaction on SQLite."""
+        if self.pg_url:
+            await self.db.copy_records_to_table(table, records=rows, columns=columns)
+        else:
+            self.db.execute("BEGIN")
+            self.db.executemany(self._insert_sql(table, columns), rows)
+            self.db.execute("COMMIT")
+
+
+class Template:
+    """The rows one stored push wrote, to be copied for new inspections of new assignments."""
+
+    def __init__(self, raw: RawDb, inspection: dict, assignment: dict, findings: list[dict],
+                 revisions: list[dict], events: list[dict]) -> None:
+        self.raw, self.inspection, self.assignment = raw, inspection, assignment
+        self.findings, self.revisions, self.events = findings, revisions, events
+
+    @classmethod
+    async def of(cls, raw: RawDb, inspection_id: str, events_per_push: int) -> Template:
+        key: Any = uuid.UUID(inspection_id) if raw.pg_url else inspection_id
+        inspection = (await raw.rows("SELECT * FROM inspection WHERE id = $1", key))[0]
+        assignment = (await raw.rows("SELECT * FROM assignment WHERE id = $1", inspection["assignment"]))[0]
+        findings = await raw.rows("SELECT * FROM finding WHERE inspection = $1", key)
+        revisions = await raw.rows("SELECT * FROM finding_revision WHERE inspection = $1", key)
+        for r in revisions:
+            r.pop("id")
+        events = await raw.rows("SELECT * FROM audit_event ORDER BY id DESC LIMIT " + str(max(events_per_push, 1)))
+        for e in events:
+            for column in ("id", "seq", "prev_hash", "hash"):
+                e.pop(column, None)
+        return cls(raw, inspection, assignment, findings, revisions, events)
+
+    def _id(self) -> Any:
+        return uuid.uuid4() if self.raw.pg_url else str(uuid.uuid4())
+
+    def assignments(self, count: int) -> list[dict]:
+        return [{**self.assignment, "id": self._id(), "status": "in_progress"} for _ in range(count)]
+
+    def inspection_rows(self, assignment: dict) -> tuple[dict, list[dict], list[dict], list[dict]]:
+        inspection = {**self.inspection, "id": self._id(), "assignment": assignment["id"]}
+        findings = [{**f, "id": self._id(), "inspection": inspection["id"]} for f in self.findings]
+        revisions = [{**r, "inspection": inspection["id"], "finding_id": f["id"]}
+                     for r, f in zip(self.revisions, findings, strict=False)]
+        events = [{**e, "entity_id": str(inspection["id"])} for e in self.events]
+        return inspection, findings, revisions, events
+
+
+def table_rows(rows: list[dict]) -> tuple[list[str], list[tuple]]:
+    columns = list(rows[0])
+    return columns, [tuple(r[c] for c in columns) for r in rows]
+
+
+async def raw_pushes(template: Template, count: int) -> float:
+    """Write ``count`` pushes' rows straight into the tables, one transaction each; pushes/s."""
+    raw = template.raw
+    assignments = template.assignments(count)
+    await raw.bulk("assignment", *table_rows(assignments))
+    start = time.perf_counter()
+    for assignment in assignments:
+        inspection, findings, revisions, events = template.inspection_rows(assignment)
+        await raw.transaction([
+            ("inspection", *table_rows([inspection])),
+            ("finding", *table_rows(findings)),
+            ("finding_revision", *table_rows(revisions)),
+            ("audit_event", *table_rows(events)),
+            ("UPDATE assignment SET status = $1 WHERE id = $2", [], [("in_progress", assignment["id"])]),
+        ])
+    return count / (time.perf_counter() - start)
+
+
+async def preload(template: Template, findings_wanted: int) -> None:
+    """Store ``findings_wanted`` more findings (with their history rows) raw, in inspections of
+    new assignments, in chunks."""
+    per = len(template.findings)
+    inspections = findings_wanted // per
+    for start in range(0, inspections, 2000):
+        assignments = template.assignments(min(2000, inspections - start))
+        rows = [template.inspection_rows(a) for a in assignments]
+        await template.raw.bulk("assignment", *table_rows(assignments))
+        await template.raw.bulk("inspection", *table_rows([r[0] for r in rows]))
+        await template.raw.bulk("finding", *table_rows([f for r in rows for f in r[1]]))
+        await template.raw.bulk("finding_revision", *table_rows([v for r in rows for v in r[2]]))
+    if template.raw.pg_url:
+        await template.raw.db.execute("ANALYZE")
+    else:
+        template.raw.db.execute("ANALYZE")
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.data_dir = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
+        self.env = {**os.environ, "YIBAO_DATA_DIR": str(self.data_dir), "YIBAO_DEMO": "true",
+                    "YIBAO_LOG_LEVEL": "WARNING", "YIBAO_LOGIN_RATE_PER_MINUTE": "100000",
+                    # The chain is sealed by `yibao audit seal` below, so that its cost can be measured.
+                    "YIBAO_AUDIT_SEAL_SECONDS": "0"}
+        self.env.pop("YIBAO_DATABASE_URL", None)
+        self.pg_db: str | None = None
+        self.server: subprocess.Popen | None = None
+        self.base = f"http://127.0.0.1:{args.port}"
+        self.rng = random.Random(2026)
+
+    def start_server(self, workers: int) -> None:
+        if self.server:
+            stop(self.server)
+        self.server = subprocess.Popen(
+            [YIBAO, "serve", "--port", str(self.args.port), "--workers", str(workers)], env=self.env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        wait(f"{self.base}/health", self.server)
+
+    async def login(self, client: httpx.AsyncClient, username: str) -> dict[str, str]:
+        from backend.demo import demo_password
+
+        r = await client.post("/api/auth/login", json={"username": username, "password": demo_password()})
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    async def assignments(self, client: httpx.AsyncClient, count: int) -> list[str]:
+        made = []
+        for i in range(count):
+            r = await client.post("/api/assignments", headers=self.supervisor, json={
+                "institution_id": self.hospitals[i % len(self.hospitals)]["id"], "checklist_id": "hospital-routine",
+                "window_start": str(date.today()), "window_end": str(date.today() + timedelta(days=3)),
+                "inspector_ids": self.team})
+            assert r.status_code == 201, r.text
+            made.append(r.json()["id"])
+        return made
+
+    def record(self, assignment_id: str, items: list[dict], *, submit: bool = False,
+               photos: dict[str, str] | None = None, signatures: list[dict] | None = None,
+               inspection_id: str | None = None) -> dict:
+        rec = {"id": inspection_id or str(uuid.uuid4()), "assignment_id": assignment_id,
+               "checklist_id": self.checklist["checklist_id"], "checklist_version": self.checklist["version"],
+               "checklist_hash": self.checklist["content_hash"], "client_revision": 2,
+               "client_updated_at": now_iso(), "started_at": now_iso(-7200),
+               "findings": hospital_answers(items, self.rng, photos), "submit": submit}
+        if signatures is not None:
+            rec.update(representative_name="刘院长", signatures=signatures)
+        return rec
+
+    async def upload(self, client: httpx.AsyncClient, assignment_id: str, inspection_id: str, data: bytes,
+                     **fields: str) -> str:
+        photo_id = str(uuid.uuid4())
+        form = {"id": photo_id, "sha256": hashlib.sha256(data).hexdigest(), "assignment_id": assignment_id,
+                "inspection_id": inspection_id, **fields}
+        name = "sig.png" if fields.get("kind") == "signature" else "photo.jpg"
+        r = await client.post("/api/photos", data=form, files={"file": (name, data, "application/octet-stream")},
+                              headers=self.inspector)
+        assert r.status_code == 201, r.text
+        return photo_id
+
+    async def submission(self, client: httpx.AsyncClient, assignment_id: str) -> dict:
+        """A whole inspection, submitted: photos of the items that need one (and of two failed
+        items), the representative's and two inspectors' signatures, uploaded first."""
+        inspection_id = str(uuid.uuid4())
+        jpeg, png = self.images
+        needing = [i for i in self.items if i.get("evidence") == "photo_always"]
+        on_fail = [i for i in self.items if i.get("evidence") == "photo_on_fail"]
+        photos = {}
+        for item in needing + self.rng.sample(on_fail, 2):
+            photos[item["id"]] = await self.upload(client, assignment_id, inspection_id, jpeg,
+                                                   kind="evidence", item_id=item["id"])
+        signatures = [{"photo_id": await self.upload(client, assignment_id, inspection_id, png, kind="signature",
+                                                     signer="representative"),
+                       "signer": "representative", "name": "刘院长"}]
+        for uid, name in zip(self.team, ("检查员甲", "检查员乙"), strict=True):
+            signatures.append({"photo_id": await self.upload(client, assignment_id, inspection_id, png,
+                                                             kind="signature", signer="inspector"),
+                               "signer": "inspector", "name": name, "user_id": uid})
+        return self.record(assignment_id, self.items, submit=True, photos=photos, signatures=signatures,
+                           inspection_id=inspection_id)
+
+    def seal_audit(self) -> tuple[int, float]:
+        """Run `yibao audit seal`; returns the events it chained and its sealing time (seconds)."""
+        out = subprocess.run([YIBAO, "audit", "seal"], env=self.env, capture_output=True, text=True,
+                             check=True).stdout
+        found = re.search(r"已封存 (\d+) 个事件.*用时 ([\d.]+) 秒", out)
+        if not found:
+            raise SystemExit(f"unexpected output of yibao audit seal: {out}")
+        return int(found.group(1)), float(found.group(2))
+
+    async def run(self) -> None:
+        args = self.args
         if args.postgres:
             import asyncpg
 
-            conn = await asyncpg.connect(env["YIBAO_DATABASE_URL"])
-            await conn.execute("CREATE TEMP TABLE bench_rows (id uuid, item text, result text)")
-            for i in range(0, len(rows), len(items)):
-                async with conn.transaction():
-                    await conn.executemany("INSERT INTO bench_rows VALUES ($1::uuid, $2, $3)", rows[i:i + len(items)])
-            await conn.close()
-        else:
-            db = sqlite3.connect(data_dir / "bench-raw.sqlite3")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE bench_rows (id text, item text, result text)")
-            for i in range(0, len(rows), len(items)):
-                with db:
-                    db.executemany("INSERT INTO bench_rows VALUES (?, ?, ?)", rows[i:i + len(items)])
-            db.close()
-        raw_elapsed = time.perf_counter() - start
-        raw_rps = args.n / raw_elapsed
-    finally:
-        for proc in (server, bare):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        if pg_db:
-            import asyncpg
-
+            self.pg_db = f"bench_sync_{uuid.uuid4().hex[:8]}"
             conn = await asyncpg.connect(args.postgres)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{self.pg_db}"')
             await conn.close()
+            self.env["YIBAO_DATABASE_URL"] = args.postgres.rsplit("/", 1)[0] + f"/{self.pg_db}"
+        self.raw = RawDb(self.data_dir / "yibao.sqlite3", self.env.get("YIBAO_DATABASE_URL"))
+        bare_dir = Path(tempfile.mkdtemp(prefix="yibao-bare-"))
+        (bare_dir / "bare.py").write_text(BARE_APP)
+        bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare:app", "--port", str(args.port + 1),
+                                 "--log-level", "warning"], cwd=bare_dir, start_new_session=True)
+        echo_url = f"http://127.0.0.1:{args.port + 1}/echo"
+        try:
+            self.start_server(1)
+            await self._run(echo_url)
+        finally:
+            for proc in (self.server, bare):
+                if proc:
+                    stop(proc)
+            if self.raw.db is not None:
+                await self.raw.close()
+            if self.pg_db:
+                import asyncpg
 
-    engine = "PostgreSQL" if args.postgres else "SQLite"
-    bare_rps = results["bare Litestar echo (same body)"]["rps"]
-    print(f"\n{engine}, {workers} worker(s), {args.n} requests, {args.c} concurrent clients, "
-          f"body {size / 1024:.1f} KB\n")
-    print("| what | req/s | p50 ms | p99 ms | vs bare echo | statuses |")
-    print("|---|---|---|---|---|---|")
-    for name, r in results.items():
-        if r["error"]:
-            print(f"<!-- {name}: first error {r['error']} -->")
-        print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-              f"{r['rps'] / bare_rps:.2f}× | {r['statuses']} |")
-    print(f"| raw inserts of the same rows ({len(items)} per transaction, no HTTP) | {raw_rps:.0f} inspections/s "
-          f"| | | {raw_rps / bare_rps:.2f}× | |")
-    push_ms = results["POST /api/sync, new inspection (44 findings)"]["p50_ms"]
-    per_push_ms = chain_seconds * 1000 / args.n
-    print(f"| audit chain: sealing the pushes' {chain_events} events (`yibao audit seal`), per new push "
-          f"| | {per_push_ms:.2f} | | {per_push_ms / push_ms:.1%} of a push's p50 | |")
+                conn = await asyncpg.connect(args.postgres)
+                await conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)')
+                await conn.close()
+
+    async def _run(self, echo_url: str) -> None:
+        args = self.args
+        n, c = args.n, args.c
+        curve = [] if args.no_curve else list(CURVE)
+        self.images = (image_bytes("photo"), image_bytes("signature"))
+        async with httpx.AsyncClient(base_url=self.base, timeout=120) as client:
+            self.inspector, self.supervisor = await self.login(client, "inspector"), await self.login(client, "supervisor")
+            self.team = [(await client.get("/api/auth/me", headers=await self.login(client, u))).json()["id"]
+                         for u in ("inspector", "inspector2")]
+            institutions = (await client.get("/api/institutions", params={"type": "hospital", "region": "371002"},
+                                              headers=self.supervisor)).json()["items"]
+            self.hospitals = institutions
+            bundle = (await client.get("/api/sync/bundle", headers=self.inspector)).json()
+            self.checklist = max((c for c in bundle["checklists"] if c["checklist_id"] == "hospital-routine"),
+                                 key=lambda c: c["version"])
+            self.items = [i for s in self.checklist["content"]["sections"] for i in s["items"]]
+            drafts = [self.record(a, self.items[:DRAFT_FINDINGS]) for a in await self.assignments(client, n)]
+            submissions = [await self.submission(client, a) for a in await self.assignments(client, args.n_submit)]
+            curve_drafts = [self.record(a, self.items[:DRAFT_FINDINGS])
+                            for a in await self.assignments(client, args.n_curve * len(curve))]
+            crowd = [self.record(a, self.items[:DRAFT_FINDINGS])
+                     for a in await self.assignments(client, args.n_crowd if args.postgres else 0)]
+
+        def bodies(records: list[dict]) -> list[dict]:
+            return [{"device_id": "bench-tablet", "inspections": [r]} for r in records]
+
+        def posts(url: str, records: list[dict], headers: dict) -> list[tuple[str, dict, dict]]:
+            return [(url, b, headers) for b in bodies(records)]
+
+        push_url = f"{self.base}/api/sync"
+        self.seal_audit()  # the setup's events, so that the next seal holds only the pushes'
+        results: dict[str, dict] = {}
+        await self.raw.open()
+        events_before = await self.raw.count("audit_event")
+        async with httpx.AsyncClient(timeout=120) as client:
+            await measure(client, posts(echo_url, drafts[:20], {}), c)  # warm-up
+            results["echo_draft"] = await measure(client, posts(echo_url, drafts, {}), c)
+            results["echo_submit"] = await measure(client, posts(echo_url, submissions, {}), c)
+            results["draft"] = await measure(client, posts(push_url, drafts, self.inspector), c)
+            events_draft = await self.raw.count("audit_event")
+            results["resend"] = await measure(client, posts(push_url, drafts, self.inspector), c)
+            results["submit"] = await measure(client, posts(push_url, submissions, self.inspector), c)
+        events_after = await self.raw.count("audit_event")
+        chain_events, chain_seconds = self.seal_audit()
+        per_draft_events = (events_draft - events_before) / n
+        per_submit_events = (events_after - events_draft) / args.n_submit
+
+        draft_template = await Template.of(self.raw, drafts[-1]["id"], round(per_draft_events))
+        submit_template = await Template.of(self.raw, submissions[-1]["id"], round(per_submit_events))
+        raw_draft = await raw_pushes(draft_template, n)
+        raw_submit = await raw_pushes(submit_template, args.n_submit)
+
+        curve_rows = []
+        stored = await self.raw.count("finding")
+        for k, level in enumerate(curve):
+            if level > stored:
+                load_start = time.perf_counter()
+                await preload(draft_template, level - stored)
+                print(f"  loaded {level - stored} findings in {time.perf_counter() - load_start:.0f} s", file=sys.stderr)
+                stored = await self.raw.count("finding")
+            batch = curve_drafts[k * args.n_curve:(k + 1) * args.n_curve]
+            async with httpx.AsyncClient(timeout=120) as client:
+                curve_rows.append((stored, await measure(client, posts(push_url, batch, self.inspector), c)))
+
+        crowd_result = None
+        if crowd:
+            await self.raw.close()
+            self.raw.db = None
+            self.start_server(2)
+            async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=32)) as client:
+                crowd_result = await measure(client, posts(push_url, crowd, self.inspector), 16)
+            stored = await self._count_after_restart()
+
+        self.report(results, raw_draft, raw_submit, chain_events, chain_seconds, per_draft_events,
+                    per_submit_events, curve_rows, crowd_result, stored,
+                    len(json.dumps(bodies(drafts[:1])[0])), len(json.dumps(bodies(submissions[:1])[0])))
+
+    async def _count_after_restart(self) -> int:
+        await self.raw.open()
+        return await self.raw.count("finding")
+
+    def report(self, results: dict, raw_draft: float, raw_submit: float, chain_events: int, chain_seconds: float,
+               per_draft_events: float, per_submit_events: float, curve_rows: list, crowd: dict | None,
+               stored: int, draft_size: int, submit_size: int) -> None:
+        args = self.args
+        engine = "PostgreSQL" if args.postgres else "SQLite"
+        print(f"\n{engine}, 1 worker, {args.c} concurrent clients; drafts: {args.n} pushes of {DRAFT_FINDINGS} "
+              f"findings ({draft_size / 1024:.1f} KB); submissions: {args.n_submit} pushes of {len(self.items)} "
+              f"findings ({submit_size / 1024:.1f} KB); audit events per push: draft {per_draft_events:.1f}, "
+              f"submission {per_submit_events:.1f}\n")
+        print("| what | pushes/s | p50 ms | p95 ms | cost ms | limit ms (echo + raw) | × limit | statuses |")
+        print("|---|---|---|---|---|---|---|---|")
+
+        def line(name: str, r: dict, echo: dict | None, raw_rate: float | None) -> None:
+            cost = 1000 / r["rps"]
+            limit = (1000 / echo["rps"] + 1000 / raw_rate) if echo and raw_rate else None
+            if r["error"]:
+                print(f"<!-- {name}: first error {r['error']} -->")
+            print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {cost:.2f} | "
+                  f"{'' if limit is None else f'{limit:.2f}'} | {'' if limit is None else f'{cost / limit:.1f}×'} "
+                  f"| {r['statuses']} |")
+
+        line("bare Litestar echo, draft body", results["echo_draft"], None, None)
+        line("bare Litestar echo, submission body", results["echo_submit"], None, None)
+        print(f"| raw rows of a draft push, one transaction (no HTTP) | {raw_draft:.0f} | | | {1000 / raw_draft:.2f} | | | |")
+        print(f"| raw rows of a submission push, one transaction (no HTTP) | {raw_submit:.0f} | | | "
+              f"{1000 / raw_submit:.2f} | | | |")
+        line(f"POST /api/sync, draft, new inspection ({DRAFT_FINDINGS} findings)", results["draft"],
+             results["echo_draft"], raw_draft)
+        line("POST /api/sync, the same draft again (unchanged)", results["resend"], results["echo_draft"], raw_draft)
+        line(f"POST /api/sync, submission ({len(self.items)} findings: scoring, notice, seal)", results["submit"],
+             results["echo_submit"], raw_submit)
+        pushes = args.n + args.n_submit
+        per_push_ms = chain_seconds * 1000 / pushes
+        mean_cost = (args.n * 1000 / results["draft"]["rps"] + args.n_submit * 1000 / results["submit"]["rps"]) / pushes
+        print(f"| audit chain: sealing the pushes' {chain_events} events (`yibao audit seal`), per push that wrote "
+              f"| | | | {per_push_ms:.2f} | | {per_push_ms / mean_cost:.1%} of a push's cost | |")
+        if curve_rows:
+            print("\nDraft push rate by findings already stored (same run, same server):\n")
+            print("| findings stored | pushes/s | p50 ms | p95 ms | vs first |")
+            print("|---|---|---|---|---|")
+            first = curve_rows[0][1]["rps"]
+            for stored_then, r in curve_rows:
+                if r["error"]:
+                    print(f"<!-- first error {r['error']} -->")
+                print(f"| {stored_then:,} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
+                      f"{r['rps'] / first:.2f}× |")
+        if crowd:
+            if crowd["error"]:
+                print(f"<!-- first error {crowd['error']} -->")
+            print(f"\n16 concurrent tablets, `yibao serve --workers 2`, {crowd['n']} draft pushes, {stored:,} findings "
+                  f"stored: {crowd['rps']:.0f} pushes/s, p50 {crowd['p50_ms']:.1f} ms, p95 {crowd['p95_ms']:.1f} ms, "
+                  f"p99 {crowd['p99_ms']:.1f} ms, statuses {crowd['statuses']}")
 
 
-def seal_audit(env: dict[str, str]) -> tuple[int, float]:
-    """Run `yibao audit seal`; returns the events it chained and its sealing time (seconds)."""
-    out = subprocess.run([YIBAO, "audit", "seal"], env=env, capture_output=True, text=True, check=True).stdout
-    found = re.search(r"已封存 (\d+) 个事件.*用时 ([\d.]+) 秒", out)
-    if not found:
-        raise SystemExit(f"unexpected output of yibao audit seal: {out}")
-    return int(found.group(1)), float(found.group(2))
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to run against")
+    parser.add_argument("-n", type=int, default=200, help="draft pushes per measurement")
+    parser.add_argument("--n-submit", type=int, default=80, help="submissions measured")
+    parser.add_argument("--n-curve", type=int, default=100, help="draft pushes at each point of the curve")
+    parser.add_argument("--n-crowd", type=int, default=320, help="pushes of the 16 tablets (PostgreSQL)")
+    parser.add_argument("-c", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--no-curve", action="store_true", help="skip the 0 to 1,000,000 findings curve")
+    parser.add_argument("--port", type=int, default=18100, help="the server's port (the echo app: port + 1)")
+    asyncio.run(Bench(parser.parse_args()).run())
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
