@@ -64,6 +64,7 @@ from backend.tenancy import require_roles
 STAFF = (Role.admin, Role.supervisor, Role.inspector)
 SUPERVISORS = (Role.admin, Role.supervisor)
 MANAGER = (Role.manager,)
+NAIVE_SINCE = "since 必须带时区，例如 2026-01-01T10:00:00+08:00"
 
 
 class ServiceUnavailable(DomainError):
@@ -488,8 +489,16 @@ class RectificationController(Controller):
         current_user: NamedDependency[CurrentUser],
         since: FromQuery[datetime | None] = None,
     ) -> UpdatesOut:
-        """What happened to one's notices after ``since`` (ISO 8601), or, without it, since one
-        last marked the updates as seen (``POST /api/rectification/updates/seen``)."""
+        """What happened to one's notices after ``since`` (ISO 8601 with its zone, e.g.
+        ``2026-01-01T10:00:00+08:00``), or, without it, since one last marked the updates as
+        seen (``POST /api/rectification/updates/seen``)."""
+        if since is not None and since.utcoffset() is None:
+            # A time without a zone is eight hours apart between a tablet in China and the
+            # server in UTC: refused, like every time the API takes.
+            raise DomainError(
+                NAIVE_SINCE,
+                details=[{"key": "since", "message": NAIVE_SINCE, "source": "query"}],
+            )
         return await reading.updates(current_user, since)
 
     @post("/updates/seen", summary="标记动态为已读", status_code=200)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -197,3 +198,19 @@ async def test_other_times_without_a_zone_never_crash(client, login) -> None:
     assert_chinese_refusal(response, 400)
     response = await client.get("/api/rectification/updates", params={"since": naive}, headers=manager)
     assert response.status_code < 500, response.text
+
+
+async def test_a_since_without_a_zone_is_refused_in_chinese(client, login) -> None:
+    """A time in a query parameter needs its zone too: the tablet's 08:00 is the server's 00:00."""
+    manager = await login("manager")
+    for naive in ("2026-01-01T10:00:00", "2026-01-01T10:00:00.250"):
+        response = await client.get("/api/rectification/updates", params={"since": naive}, headers=manager)
+        assert "时区" in assert_chinese_refusal(response, 400)["detail"]
+    for garbled in ("2026-01-01 10:00", "yesterday"):
+        response = await client.get("/api/rectification/updates", params={"since": garbled}, headers=manager)
+        assert_chinese_refusal(response, 400)
+    for aware in ("2026-01-01T10:00:00+08:00", "2026-01-01T02:00:00Z"):
+        response = await client.get("/api/rectification/updates", params={"since": aware}, headers=manager)
+        assert response.status_code == 200, response.text
+        echoed = datetime.fromisoformat(response.json()["since"].replace("Z", "+00:00"))
+        assert echoed == datetime(2026, 1, 1, 2, tzinfo=UTC)
