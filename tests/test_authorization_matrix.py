@@ -156,6 +156,17 @@ async def _upload(world: World, role: str, tenant: str):
     return "POST", "/api/photos", {"data": fields, "files": {"file": ("p.jpg", data, "image/jpeg")}}
 
 
+async def _draft_photo(world: World, role: str, tenant: str):
+    """A photo sent during the visit (no inspection yet) by the tenant's team, to delete."""
+    fresh = await world.fresh_assignment(tenant)
+    method, url, kwargs = await _upload(world, role, tenant)
+    kwargs["data"]["assignment_id"] = fresh["id"]
+    inspector = "inspector" if tenant == "own" else "inspector3"
+    sent = await world.client.post(url, headers=await _headers_of(world, inspector), **kwargs)
+    assert sent.status_code == 201, sent.text
+    return "DELETE", f"/api/photos/{sent.json()['id']}", {}
+
+
 async def _by_qr(world: World, role: str, tenant: str):
     row = await Institution.select(Institution.qr_token).where(Institution.id == world.inst[tenant]).first()
     return "GET", f"/api/institutions/by-qr/{row['qr_token']}", {}
@@ -449,6 +460,7 @@ MATRIX: dict[str, tuple[Call, dict[str, tuple]]] = {
         PLANNERS,
     ),
     "POST /api/photos": (_upload, INSPECTOR_WRITE),
+    "DELETE /api/photos/{photo_id:uuid}": (_draft_photo, INSPECTOR_WRITE),
     "GET /api/photos/{photo_id:uuid}": (simple("GET", "/api/photos/{photo}"), REGION_READ),
     "GET /api/photos/{photo_id:uuid}/thumbnail": (simple("GET", "/api/photos/{photo}/thumbnail"), REGION_READ),
     "GET /api/institutions": (simple("GET", "/api/institutions"), same(OK)),

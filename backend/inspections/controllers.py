@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -238,6 +238,20 @@ class PhotoController(Controller):
             current_user, upload, content, get_file_store(settings), ImageLimits.from_env()
         )
         return Response(reading.photo_out(row), status_code=201 if created else 200)
+
+    @delete(
+        "/{photo_id:uuid}",
+        summary="删除草稿中的照片（已提交的检查不能删除）",
+        guards=[require_roles(Role.inspector)],
+    )
+    async def remove(
+        self,
+        photo_id: FromPath[UUID],
+        current_user: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+    ) -> None:
+        """A photo taken off a draft after it was sent: 204 removed; 409 once submitted."""
+        await photos.delete_draft_photo(current_user, photo_id, get_file_store(settings))
 
     @get("/{photo_id:uuid}", summary="照片（展示尺寸）")
     async def display(

@@ -4,6 +4,11 @@ An upload names its client UUID and the SHA-256 of its bytes. The same upload ag
 after a dropped connection) returns the stored photo and stores nothing; the same bytes under
 another id reuse the stored files. Bytes that don't match their SHA-256 (an upload cut off
 half-way) are refused, so a half-received photo is never stored as if it were whole.
+
+Tablets send a draft's photos while the visit goes on, so a photo may reach the server and then be
+taken off the draft (deleted or retaken): :func:`delete_draft_photo` removes it again, until the
+inspection is submitted. Before submission only the assignment's team and the bureau's staff of
+the region see a photo; the institution never does.
 """
 
 from __future__ import annotations
@@ -19,7 +24,11 @@ from backend.accounts.tables import Role
 from backend.audit.services import record
 from backend.db import write_transaction
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.inspections.assignments import is_unannounced_flight, visible_assignment
+from backend.inspections.assignments import (
+    is_unannounced_flight,
+    teams_of,
+    visible_assignment,
+)
 from backend.inspections.images import ImageLimits, process_image_async, sha256_hex
 from backend.inspections.reading import may_see
 from backend.inspections.tables import Inspection, InspectionStatus, Photo, PhotoKind
@@ -29,6 +38,7 @@ from backend.storage import FileStore, NewFiles
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 PHOTO_NOT_FOUND = "照片不存在或您无权查看"
 LOCKED = "该检查已提交并锁定，不能再添加照片"
+DELETE_LOCKED = "该检查已提交并锁定，照片不能再删除"
 
 
 async def _inspection_locked(assignment_id: UUID) -> bool:
@@ -226,4 +236,52 @@ async def visible_photo(user: CurrentUser, photo_id: UUID) -> dict[str, Any]:
     }
     if not may_see(user, institution, submitted):
         raise NotFound(PHOTO_NOT_FOUND)
+    if not submitted and user.role == Role.inspector and not await _on_team(user, row["assignment"]):
+        raise NotFound(PHOTO_NOT_FOUND)  # a draft's photos: its own inspectors only
     return row
+
+
+async def _on_team(user: CurrentUser, assignment_id: UUID) -> bool:
+    team = (await teams_of([assignment_id])).get(assignment_id, [])
+    return any(person.id == user.id for person in team)
+
+
+async def delete_draft_photo(user: CurrentUser, photo_id: UUID, store: FileStore) -> None:
+    """Remove a photo the tablet took off a draft after it was sent: the row (audited), then its
+    files unless another photo row shares them (the same bytes are stored once).
+
+    Raises:
+        NotFound: no such photo, or the user is not on its assignment's team (404).
+        Conflict: the inspection is submitted: its photos are part of the record (409).
+    """
+    row = await Photo.select().where(Photo.id == photo_id).first()
+    if row is None or user.role != Role.inspector or not await _on_team(user, row["assignment"]):
+        raise NotFound(PHOTO_NOT_FOUND)
+    async with write_transaction():
+        if await _inspection_locked(row["assignment"]):
+            raise Conflict(DELETE_LOCKED)
+        await Photo.delete().where(Photo.id == photo_id)
+        await record(user.actor, "photo.delete", "photo", photo_id, before=removed_photo_view(row))
+    await remove_unused_files(store, row)
+
+
+def removed_photo_view(row: dict[str, Any]) -> dict[str, Any]:
+    """What an audit event keeps of a removed photo (enough to say which one it was)."""
+    return {
+        "assignment": str(row["assignment"]),
+        "inspection": str(row["inspection_id"]),
+        "item": row["item_id"],
+        "kind": row["kind"],
+        "sha256": row["sha256"],
+        "uploaded_at": row["created_at"].isoformat() if row.get("created_at") else None,
+    }
+
+
+async def remove_unused_files(store: FileStore, row: dict[str, Any]) -> None:
+    """Delete a removed photo's display image and thumbnail unless another row still uses them.
+
+    After the row's transaction: a crash in between leaves an unreferenced file, never a row that
+    points at nothing (the order :func:`backend.media.store_image` keeps too)."""
+    for key in (row["storage_key"], row["thumbnail_key"]):
+        if not await _photo_file_in_use(key):
+            await store.delete(key)
