@@ -110,6 +110,28 @@ async def record_many(
     )
 
 
+async def record_events(
+    actor: Actor,
+    entity_type: str,
+    entity_id: object,
+    events: list[tuple[str, Any, Any]],
+    *,
+    request_id: str | None = None,
+) -> None:
+    """Append several events of one record, ``(action, before, after)`` each, in one statement
+    and in the order given (a sync push: created, updated, submitted). Call it inside the
+    transaction of the changes they record."""
+    if not events:
+        return
+    key = mac_key()
+    await AuditEvent.insert(
+        *[
+            _event(actor, action, entity_type, entity_id, before, after, request_id, key)
+            for action, before, after in events
+        ]
+    )
+
+
 async def history(entity_type: str, entity_id: object) -> list[dict[str, Any]]:
     """All audit events of one record, oldest first."""
     return (

@@ -23,12 +23,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from piccolo.utils.encoding import dump_json
+
 from backend.accounts.auth import CurrentUser, now
-from backend.audit.services import Actor, record
+from backend.audit.services import Actor, record_events
 from backend.checklists.schema import Checklist
 from backend.checklists.scoring import Answer, score, validate_answers
 from backend.checklists.tables import ChecklistVersion
-from backend.db import is_sqlite, write_transaction
+from backend.db import is_sqlite, run_many, write_transaction
 from backend.errors import NotFound
 from backend.inspections.assignments import visible_assignment
 from backend.inspections.messages import zh_problem
@@ -44,7 +46,6 @@ from backend.inspections.tables import (
     AssignmentInspector,
     AssignmentStatus,
     Finding,
-    FindingRevision,
     Inspection,
     InspectionStatus,
     Photo,
@@ -283,18 +284,22 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
 async def _apply(
     user: CurrentUser, actor: Actor, device_id: str, rec: InspectionPush
 ) -> RecordResult:
-    try:
-        assignment = await visible_assignment(user, rec.assignment_id)
-    except NotFound:
-        raise Rejected(404, "not_found", "检查任务不存在，或您不在该任务的检查组中") from None
-    if assignment["status"] == AssignmentStatus.cancelled.value:
-        raise Rejected(409, "cancelled", "该检查任务已取消，不能再提交检查记录")
-    checklist = await checklist_model(assignment["checklist.id"])
-    await _validate(rec, assignment, checklist)
     received = now()
     rec_hash = _hash(rec.model_dump(mode="json"))
+    events: list[tuple[str, Any, Any]] = []  # this push's audit events, written at once
 
     async with write_transaction():
+        # The reads come inside the transaction too: on SQLite every query outside one opens a
+        # connection of its own, which costs more than the query (a refused push rolls back
+        # having written nothing).
+        try:
+            assignment = await visible_assignment(user, rec.assignment_id)
+        except NotFound:
+            raise Rejected(404, "not_found", "检查任务不存在，或您不在该任务的检查组中") from None
+        if assignment["status"] == AssignmentStatus.cancelled.value:
+            raise Rejected(409, "cancelled", "该检查任务已取消，不能再提交检查记录")
+        checklist = await checklist_model(assignment["checklist.id"])
+        await _validate(rec, assignment, checklist)
         if not is_sqlite():
             # Serialise every push for this assignment: two tablets of a team pushing at once
             # merge one after the other instead of racing.
@@ -313,17 +318,31 @@ async def _apply(
             raise Rejected(409, "id_conflict", "检查记录编号已被另一任务使用，请重新开始该检查")
         outcome = _Outcome()
         if inspection is None:
-            inspection = await _create(user, actor, device_id, rec, assignment, received)
+            inspection = await _create(user, device_id, rec, assignment, received)
+            events.append(
+                (
+                    "inspection.create",
+                    None,
+                    {
+                        "assignment": str(rec.assignment_id),
+                        "institution": assignment["institution.code"],
+                    },
+                )
+            )
             outcome.created = True
         elif inspection["id"] != rec.id:
             outcome.merged_into = inspection["id"]
 
-        current = {
-            r["item_id"]: r
-            for r in await Finding.select()
-            .where(Finding.inspection == inspection["id"])
-            .output(load_json=True)
-        }
+        current = (
+            {}
+            if outcome.created
+            else {
+                r["item_id"]: r
+                for r in await Finding.select()
+                .where(Finding.inspection == inspection["id"])
+                .output(load_json=True)
+            }
+        )
         if inspection["status"] == InspectionStatus.submitted.value:
             return _after_submission(rec, rec_hash, inspection, current)
 
@@ -348,32 +367,42 @@ async def _apply(
         await Inspection.update(
             {Inspection.revision: revision, Inspection.updated_at: received, **changed_fields}
         ).where(Inspection.id == inspection["id"])
-        if assignment["status"] == AssignmentStatus.planned.value:
+        inspection = {
+            **inspection,
+            **{column._meta.name: value for column, value in changed_fields.items()},
+            "revision": revision,
+        }
+        # (A submission sets the assignment's status itself.)
+        if assignment["status"] == AssignmentStatus.planned.value and not rec.submit:
             await Assignment.update(
                 {
                     Assignment.status: AssignmentStatus.in_progress.value,
                     Assignment.updated_at: received,
                 }
             ).where(Assignment.id == rec.assignment_id)
-        await record(
-            actor,
-            "inspection.merge" if outcome.merged_into else "inspection.update",
-            "inspection",
-            inspection["id"],
-            after={
-                "pushed_id": str(rec.id),
-                "revision": revision,
-                "findings_applied": outcome.applied,
-                "findings_superseded": outcome.superseded,
-            },
+        # One event for the whole push (how many answers it applied or lost), not one per
+        # answer: each answer's own history is in finding_revision.
+        events.append(
+            (
+                "inspection.merge" if outcome.merged_into else "inspection.update",
+                None,
+                {
+                    "pushed_id": str(rec.id),
+                    "revision": revision,
+                    "findings_applied": outcome.applied,
+                    "findings_superseded": outcome.superseded,
+                },
+            )
         )
         score_dict = None
         status = InspectionStatus.draft.value
         if rec.submit:
             score_dict = await _submit(
-                user, actor, rec, rec_hash, assignment, inspection["id"], checklist, received
+                user, actor, rec, rec_hash, inspection, current, checklist, received, events
             )
             status = InspectionStatus.submitted.value
+        else:
+            await record_events(actor, "inspection", inspection["id"], events)
 
     merged = bool(
         outcome.merged_into
@@ -407,7 +436,6 @@ async def _apply(
 
 async def _create(
     user: CurrentUser,
-    actor: Actor,
     device_id: str,
     rec: InspectionPush,
     assignment: dict[str, Any],
@@ -427,14 +455,77 @@ async def _create(
         updated_at=received,
     )
     await row.save()
-    await record(
-        actor,
-        "inspection.create",
-        "inspection",
-        rec.id,
-        after={"assignment": str(rec.assignment_id), "institution": assignment["institution.code"]},
-    )
     return await Inspection.select().where(Inspection.id == rec.id).output(load_json=True).first()  # type: ignore[return-value]
+
+
+# Columns written by a push, in the order of the rows built below (raw statements: the ORM's
+# per-row work cost more than the database's for the dozens of answers of one push).
+_FINDING_COLUMNS = (
+    "id", "inspection", "item_id", "result", "occurrences", "sampled", "failed", "population",
+    "note", "amount", "physician", "physician_ids", "photo_ids", "content_hash", "device_id",
+    "client_updated_at", "revision", "updated_by", "created_at", "updated_at",
+)  # fmt: skip
+_INSERT_FINDING = "INSERT INTO finding ({}) VALUES ({})".format(
+    ", ".join(_FINDING_COLUMNS), ", ".join(f"${i + 1}" for i in range(len(_FINDING_COLUMNS)))
+)
+# Every column but id, inspection, item_id and created_at, then the id.
+_UPDATED_COLUMNS = _FINDING_COLUMNS[3:18] + _FINDING_COLUMNS[19:]
+_UPDATE_FINDING = "UPDATE finding SET {} WHERE id = ${}".format(
+    ", ".join(f"{c} = ${i + 1}" for i, c in enumerate(_UPDATED_COLUMNS)),
+    len(_UPDATED_COLUMNS) + 1,
+)
+_REVISION_COLUMNS = (
+    "inspection", "finding_id", "item_id", "payload", "outcome", "device_id", "user_id",
+    "client_updated_at", "client_revision", "received_at",
+)  # fmt: skip
+_INSERT_REVISION = "INSERT INTO finding_revision ({}) VALUES ({})".format(
+    ", ".join(_REVISION_COLUMNS), ", ".join(f"${i + 1}" for i in range(len(_REVISION_COLUMNS)))
+)
+
+
+def _finding_row(
+    f: FindingPush,
+    finding_id: UUID,
+    inspection_id: UUID,
+    content_hash: str,
+    device_id: str,
+    user: CurrentUser,
+    client_time: datetime,
+    created_at: datetime,
+    received: datetime,
+) -> dict[str, Any]:
+    """A finding as stored (the same values the ORM would read back)."""
+    named = named_physicians(f)
+    return {
+        "id": finding_id,
+        "inspection": inspection_id,
+        "item_id": f.item,
+        "result": f.result,
+        "occurrences": f.occurrences,
+        "sampled": f.sampled,
+        "failed": f.failed,
+        "population": f.population,
+        "note": f.note,
+        "amount": normal_amount(f.amount),
+        "physician": UUID(named[0]) if named else None,
+        "physician_ids": named,
+        "photo_ids": [str(p) for p in f.photo_ids],
+        "content_hash": content_hash,
+        "device_id": device_id,
+        "client_updated_at": client_time,
+        "revision": f.client_revision,
+        "updated_by": user.id,
+        "created_at": created_at,
+        "updated_at": received,
+    }
+
+
+def _db_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
+    # JSON columns go as text, as the ORM sends them to both engines.
+    return tuple(
+        dump_json(row[c]) if c in ("physician_ids", "photo_ids", "payload") else row[c]
+        for c in columns
+    )
 
 
 async def _apply_findings(
@@ -446,8 +537,11 @@ async def _apply_findings(
     received: datetime,
     outcome: _Outcome,
 ) -> None:
-    history: list[FindingRevision] = []
-    new_rows: list[Finding] = []
+    """Merge the pushed answers into ``current`` (the stored findings by item, updated in place
+    to what is stored after this push) and write them with their history rows."""
+    history: list[dict[str, Any]] = []
+    new_rows: list[dict[str, Any]] = []
+    changed_rows: list[dict[str, Any]] = []
     # One query for every id that would be new here: an id already used elsewhere is a conflict.
     new_ids = [f.id for f in rec.findings if f.item not in current]
     taken = (
@@ -455,6 +549,26 @@ async def _apply_findings(
         if new_ids
         else set()
     )
+    user_id = str(user.id)
+
+    def revision(
+        f: FindingPush, content: dict[str, Any], result: WriteOutcome, client_time: datetime
+    ) -> None:
+        history.append(
+            {
+                "inspection": inspection_id,
+                "finding_id": f.id,
+                "item_id": f.item,
+                "payload": content,
+                "outcome": result.value,
+                "device_id": device_id,
+                "user_id": user_id,
+                "client_updated_at": client_time,
+                "client_revision": f.client_revision,
+                "received_at": received,
+            }
+        )
+
     for f in rec.findings:
         content = finding_content(f)
         content_hash = _hash(content)
@@ -465,37 +579,15 @@ async def _apply_findings(
                 raise Rejected(
                     409, "id_conflict", f"检查项 {f.item} 的记录编号已被使用，请重新填写该项"
                 )
-            new_rows.append(
-                Finding(
-                    id=f.id,
-                    inspection=inspection_id,
-                    item_id=f.item,
-                    result=f.result,
-                    occurrences=f.occurrences,
-                    sampled=f.sampled,
-                    failed=f.failed,
-                    population=f.population,
-                    note=f.note,
-                    amount=normal_amount(f.amount),
-                    physician=(named_physicians(f) or [None])[0],
-                    physician_ids=named_physicians(f),
-                    photo_ids=[str(p) for p in f.photo_ids],
-                    content_hash=content_hash,
-                    device_id=device_id,
-                    client_updated_at=client_time,
-                    revision=f.client_revision,
-                    updated_by=user.id,
-                    created_at=received,
-                    updated_at=received,
-                )
-            )
+            row = _finding_row(
+                f, f.id, inspection_id, content_hash, device_id, user, client_time, received,
+                received,
+            )  # fmt: skip
+            new_rows.append(row)
+            current[f.item] = row
             outcome.finding_ids[f.item] = f.id
             outcome.applied += 1
-            history.append(
-                _revision(
-                    inspection_id, f, content, WriteOutcome.applied, device_id, user, client_time
-                )
-            )
+            revision(f, content, WriteOutcome.applied, client_time)
             continue
         outcome.finding_ids[f.item] = cur["id"]
         if cur["content_hash"] == content_hash:
@@ -503,39 +595,17 @@ async def _apply_findings(
         incoming = _order_key(client_time, f.client_revision, device_id)
         existing = _order_key(cur["client_updated_at"], cur["revision"], cur["device_id"])
         if incoming > existing:
-            await Finding.update(
-                {
-                    Finding.result: f.result,
-                    Finding.occurrences: f.occurrences,
-                    Finding.sampled: f.sampled,
-                    Finding.failed: f.failed,
-                    Finding.population: f.population,
-                    Finding.note: f.note,
-                    Finding.amount: normal_amount(f.amount),
-                    Finding.physician: (named_physicians(f) or [None])[0],
-                    Finding.physician_ids: named_physicians(f),
-                    Finding.photo_ids: [str(p) for p in f.photo_ids],
-                    Finding.content_hash: content_hash,
-                    Finding.device_id: device_id,
-                    Finding.client_updated_at: client_time,
-                    Finding.revision: f.client_revision,
-                    Finding.updated_by: user.id,
-                    Finding.updated_at: received,
-                }
-            ).where(Finding.id == cur["id"])
+            row = _finding_row(
+                f, cur["id"], inspection_id, content_hash, device_id, user, client_time,
+                cur["created_at"], received,
+            )  # fmt: skip
+            changed_rows.append(row)
+            current[f.item] = row
             outcome.applied += 1
-            history.append(
-                _revision(
-                    inspection_id, f, content, WriteOutcome.applied, device_id, user, client_time
-                )
-            )
+            revision(f, content, WriteOutcome.applied, client_time)
         else:
             outcome.superseded += 1
-            history.append(
-                _revision(
-                    inspection_id, f, content, WriteOutcome.superseded, device_id, user, client_time
-                )
-            )
+            revision(f, content, WriteOutcome.superseded, client_time)
             same_device = cur["device_id"] == device_id
             outcome.conflicts.append(
                 Conflict(
@@ -551,32 +621,12 @@ async def _apply_findings(
                     ),
                 )
             )
-    if new_rows:
-        await Finding.insert(*new_rows)
-    if history:
-        await FindingRevision.insert(*history)
-
-
-def _revision(
-    inspection_id: UUID,
-    f: FindingPush,
-    content: dict[str, Any],
-    outcome: WriteOutcome,
-    device_id: str,
-    user: CurrentUser,
-    client_time: datetime,
-) -> FindingRevision:
-    return FindingRevision(
-        inspection=inspection_id,
-        finding_id=f.id,
-        item_id=f.item,
-        payload=content,
-        outcome=outcome.value,
-        device_id=device_id,
-        user_id=str(user.id),
-        client_updated_at=client_time,
-        client_revision=f.client_revision,
+    await run_many(_INSERT_FINDING, [_db_values(r, _FINDING_COLUMNS) for r in new_rows])
+    await run_many(
+        _UPDATE_FINDING,
+        [_db_values(r, _UPDATED_COLUMNS) + (r["id"],) for r in changed_rows],
     )
+    await run_many(_INSERT_REVISION, [_db_values(r, _REVISION_COLUMNS) for r in history])
 
 
 async def _apply_inspection_fields(
@@ -649,15 +699,19 @@ async def _submit(
     actor: Actor,
     rec: InspectionPush,
     rec_hash: str,
-    assignment: dict[str, Any],
-    inspection_id: UUID,
+    inspection: dict[str, Any],
+    current: dict[str, dict[str, Any]],
     checklist: Checklist,
     received: datetime,
+    events: list[tuple[str, Any, Any]],
 ) -> dict[str, Any]:
-    """Check that the inspection is complete with its evidence and signatures, then score it."""
-    findings = (
-        await Finding.select().where(Finding.inspection == inspection_id).output(load_json=True)
-    )
+    """Check that the inspection is complete with its evidence and signatures, then score it.
+
+    ``inspection`` and ``current`` (its findings by item) are as this push left them; ``events``
+    are the push's audit events so far, written here with the submission's.
+    """
+    inspection_id = inspection["id"]
+    findings = list(current.values())
     answers = [
         Answer(
             item=f["item_id"],
@@ -673,12 +727,6 @@ async def _submit(
     problems = [
         zh_problem(p, titles) for p in validate_answers(checklist, answers, require_complete=True)
     ]
-    inspection = (
-        await Inspection.select()
-        .where(Inspection.id == inspection_id)
-        .output(load_json=True)
-        .first()
-    )
     signatures = inspection["signatures"] or []
     if (
         not any(s["signer"] == "representative" for s in signatures)
@@ -760,20 +808,20 @@ async def _submit(
     await Assignment.update(
         {Assignment.status: AssignmentStatus.done.value, Assignment.updated_at: received}
     ).where(Assignment.id == rec.assignment_id)
-    await record(
-        actor,
-        "inspection.submit",
-        "inspection",
-        inspection_id,
-        before={"status": "draft"},
-        after={
-            "status": "submitted",
-            "total": detail["total"],
-            "grade": detail["grade"],
-            "critical_failures": detail["critical_failures"],
-            "failed_items": detail["failed_items"],
-        },
+    events.append(
+        (
+            "inspection.submit",
+            {"status": "draft"},
+            {
+                "status": "submitted",
+                "total": detail["total"],
+                "grade": detail["grade"],
+                "critical_failures": detail["critical_failures"],
+                "failed_items": detail["failed_items"],
+            },
+        )
     )
+    await record_events(actor, "inspection", inspection_id, events)
     # The rectification notice (or its draft) for the failed items, in this same transaction.
     await on_inspection_submitted(actor, user.id, inspection_id, checklist, received)
     await record_submission(inspection_id)  # the 看板's answer tallies, same transaction
