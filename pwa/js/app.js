@@ -24,6 +24,7 @@ const VIEWS = {
   sign: () => import("./views/sign.js"),
   submit: () => import("./views/submit.js"),
   sync: () => import("./views/sync.js"),
+  settings: () => import("./views/settings.js"),
   "m-notices": () => import("./views/manager/notices.js"),
   "m-notice": () => import("./views/manager/notice.js"),
   "m-task": () => import("./views/manager/task.js"),
@@ -47,6 +48,7 @@ function match(path) {
     case "sign": return rest[0] ? { view: "sign", params: { inspectionId: rest[0] } } : null;
     case "submit": return rest[0] ? { view: "submit", params: { inspectionId: rest[0] } } : null;
     case "sync": return { view: "sync", params: {} };
+    case "settings": return { view: "settings", params: {} };
     case "m":
       if (!rest[0]) return { view: "m-notices", params: {} };
       if (rest[0] === "notice" && rest[1]) return { view: "m-notice", params: { noticeId: rest[1] } };

@@ -19,6 +19,12 @@ db.version(1).stores({
   photos: "id, inspection_id, [inspection_id+item_id], uploaded",
 });
 
+// Version 2: photos sent during the visit and then taken off the draft (deleted, retaken, a
+// signature drawn again) wait here until the server has removed them too.
+db.version(2).stores({
+  photo_removals: "id, inspection_id",
+});
+
 /** Read a meta value (undefined when absent). */
 export async function getMeta(key) {
   const row = await db.meta.get(key);

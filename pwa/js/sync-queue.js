@@ -9,7 +9,10 @@
 // - network errors and 5xx retry with exponential back-off (capped at 5 minutes, with jitter), and
 //   the queue resumes on start, on reconnect, after login and on demand — it never stalls silently;
 // - 401 pauses the queue until the inspector signs in again; nothing queued is ever discarded;
-// - photo blobs are deleted only after the server acknowledged the inspection.
+// - photo blobs are deleted only after the server acknowledged the inspection;
+// - while the server answers, a draft's photos and signatures go ahead during the visit, one at a
+//   time and after any submitted record waiting, so that at 提交 only the record is left (设置:
+//   「联网时自动上传照片」); a photo taken off a draft after it was sent is removed there too.
 import { db, getMeta, setMeta, deviceId } from "./db.js";
 import { api, ApiError, AuthRequired, NetworkError } from "./api.js";
 import { emit, on } from "./events.js";
@@ -20,6 +23,11 @@ import { normalAmount } from "./ui/format.js";
 const BASE_DELAY_MS = 2000;
 const MAX_DELAY_MS = 5 * 60 * 1000;
 const LOCK = "yibao-sync-queue";
+/** A signature is saved after every stroke: it is sent once it has been left alone this long. */
+const SIGNATURE_SETTLE_MS = 3000;
+/** A change to a draft's photos starts a run after this pause (a burst of shots, one run). */
+const PHOTO_DEBOUNCE_MS = 400;
+export const AUTO_UPLOAD_KEY = "auto_upload_photos";
 
 /** Try again later (network, 5xx): the record stays queued. */
 class Retry extends Error {}
@@ -41,6 +49,41 @@ let nextRetryAt = null;
 let authPaused = false;
 let lastError = null;
 let online = null;
+let photoTimer = null;
+/** Draft photos the server would not take now (409, 413, …): left for the push at 提交. */
+const heldBack = new Set();
+
+/**
+ * 设置 「联网时自动上传照片」: whether drafts' photos are sent during the visit (default on).
+ * @returns {Promise<boolean>}
+ */
+export async function autoUploadPhotos() {
+  return (await getMeta(AUTO_UPLOAD_KEY)) !== false;
+}
+
+/**
+ * Turn sending drafts' photos during the visit on or off; on starts sending at once.
+ * @param {boolean} value
+ */
+export async function setAutoUploadPhotos(value) {
+  await setMeta(AUTO_UPLOAD_KEY, !!value);
+  await announce();
+  if (value) runQueue();
+}
+
+/**
+ * Per inspection, its photos (evidence and signatures) the server has and those still to send.
+ * @returns {Promise<Map<string, {sent: number, waiting: number}>>}
+ */
+export async function photoProgress() {
+  const progress = new Map();
+  for (const photo of await db.photos.toArray()) {
+    const entry = progress.get(photo.inspection_id) || { sent: 0, waiting: 0 };
+    if (photo.uploaded) entry.sent += 1; else entry.waiting += 1;
+    progress.set(photo.inspection_id, entry);
+  }
+  return progress;
+}
 
 /**
  * The queue at a glance, as sent with the `sync-state` event.
@@ -55,6 +98,8 @@ export async function queueStatus() {
     waiting,
     syncing: running !== null,
     rejected,
+    photosWaiting: await db.photos.where("uploaded").equals(0).count(),
+    autoUploadPhotos: await autoUploadPhotos(),
     lastSyncAt: (await getMeta("last_sync_at")) || null,
     lastError,
     authRequired: authPaused,
@@ -194,7 +239,9 @@ async function withLock(task) {
 async function drain() {
   if (authPaused) return;
   const queue = await db.inspections.where("state").anyOf("queued", "syncing").sortBy("submitted_at");
-  if (!queue.length) return;
+  const removals = await db.photo_removals.count();
+  const draftPhotos = await nextDraftPhoto();
+  if (!queue.length && !removals && !draftPhotos) return;
   // Ask the server first: offline, records stay 待同步 instead of flickering to 同步中 and back.
   if (!(await probe())) {
     lastError = "无法连接服务器，联网后自动同步";
@@ -202,6 +249,34 @@ async function drain() {
     return;
   }
   await announce();
+  if (!(await drainRecords(queue))) return;
+  // Then, one at a time, what the visit produced: removals, then photos of drafts. A record
+  // submitted meanwhile (runQueue sets `again`) goes first: the loop stops after the photo in flight.
+  try {
+    await sendRemovals();
+    for (;;) {
+      if (again || authPaused) return;
+      const next = await nextDraftPhoto();
+      if (!next) return;
+      await sendDraftPhoto(next.inspection, next.photo);
+      attempts = 0;
+      lastError = null;
+      await announce();
+    }
+  } catch (error) {
+    if (error instanceof AuthRequired) {
+      authPaused = true;
+      lastError = "登录已失效，请重新登录后继续同步";
+    } else {
+      lastError = error instanceof NetworkError || error instanceof Retry
+        ? error.message : `照片上传出错：${error.message || error}`;
+      scheduleRetry();
+    }
+  }
+}
+
+/** Send the queued records in order; false when the run must stop (network, session). */
+async function drainRecords(queue) {
   for (const { id } of queue) {
     try {
       await syncOne(id);
@@ -221,9 +296,69 @@ async function drain() {
           ? error.message : `同步出错：${error.message || error}`;
         scheduleRetry();
       }
-      return; // the next records would meet the same network or session
+      return false; // the next records would meet the same network or session
     }
   }
+  return true;
+}
+
+/**
+ * The next photo of a draft to send during the visit: taken, still on the draft, not sent, not
+ * held back; a signature only once it has been left alone. Null when there is none (or 设置
+ * turned it off). A signature too fresh makes the queue look again shortly.
+ * @returns {Promise<{inspection: object, photo: object}|null>}
+ */
+async function nextDraftPhoto() {
+  if (!(await autoUploadPhotos())) return null;
+  const drafts = await db.inspections.where("state").equals("draft").toArray();
+  drafts.sort((a, b) => (a.updated_at || 0) - (b.updated_at || 0));
+  let settling = false;
+  for (const inspection of drafts) {
+    const wanted = await referencedPhotoIds(inspection.id);
+    const photos = (await db.photos.where("inspection_id").equals(inspection.id).toArray())
+      .filter((p) => !p.uploaded && p.blob && wanted.has(p.id) && !heldBack.has(p.id))
+      .sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
+    for (const photo of photos) {
+      if (photo.kind === "signature" && Date.now() - Date.parse(photo.created_at || 0) < SIGNATURE_SETTLE_MS) {
+        settling = true;
+        continue;
+      }
+      return { inspection, photo };
+    }
+  }
+  if (settling) photosChanged(SIGNATURE_SETTLE_MS);
+  return null;
+}
+
+/** One draft photo; a refusal holds it back until 提交 (whose push says what is wrong). */
+async function sendDraftPhoto(inspection, photo) {
+  try {
+    await uploadPhoto(inspection, photo, { draft: true });
+  } catch (error) {
+    if (!(error instanceof Refused)) throw error;
+    heldBack.add(photo.id);
+  }
+}
+
+/** Remove from the server the photos taken off a draft after they were sent. */
+async function sendRemovals() {
+  for (const removal of await db.photo_removals.toArray()) {
+    if (authPaused) return;
+    try {
+      await api(`/api/photos/${encodeURIComponent(removal.id)}`, { method: "DELETE", timeoutMs: 30000 });
+    } catch (error) {
+      if (error instanceof AuthRequired || !(error instanceof ApiError)) throw error;
+      if (error.status >= 500 || error.status === 429 || error.status === 408) throw new Retry(error.message);
+      // 404 gone already, 409 submitted meanwhile (its photos are the record's now): done either way.
+    }
+    await db.photo_removals.delete(removal.id);
+  }
+}
+
+/** Look at drafts' photos again after `delay` ms (several changes in a row make one run). */
+function photosChanged(delay = PHOTO_DEBOUNCE_MS) {
+  clearTimeout(photoTimer);
+  photoTimer = setTimeout(() => { photoTimer = null; runQueue(); }, delay);
 }
 
 function scheduleRetry() {
@@ -275,7 +410,7 @@ async function uploadPhotos(id) {
   }
 }
 
-async function uploadPhoto(inspection, photo) {
+async function uploadPhoto(inspection, photo, { draft = false } = {}) {
   // The hash is always taken from the bytes about to be sent, never trusted from earlier.
   const sha256 = await sha256Hex(photo.blob);
   if (sha256 !== photo.sha256) await db.photos.update(photo.id, { sha256 });
@@ -298,11 +433,18 @@ async function uploadPhoto(inspection, photo) {
     if (error.status >= 500 || error.status === 429 || error.status === 408 || (error.status === 422 && field === "sha256")) {
       throw new Retry(error.message); // a cut-off upload or a busy server: send it again later
     }
-    if (error.status === 409) return; // id taken or already submitted: the push tells which
+    if (error.status === 409) {
+      if (draft) throw new Refused({ code: "photo_conflict", message: error.message, problems: [], missing_photos: [photo.id] });
+      return; // id taken or already submitted: the push tells which
+    }
     throw new Refused({ code: "photo_refused", message: `照片未被服务器接受：${error.message}`,
       problems: [], missing_photos: [photo.id] });
   }
-  await db.photos.update(photo.id, { uploaded: 1 });
+  // Taken off the draft while it was on its way: the server is told to remove it again.
+  await db.transaction("rw", db.photos, db.photo_removals, async () => {
+    if (await db.photos.get(photo.id)) await db.photos.update(photo.id, { uploaded: 1 });
+    else await db.photo_removals.put({ id: photo.id, inspection_id: inspection.id, assignment_id: inspection.assignment_id, at: new Date().toISOString() });
+  });
 }
 
 /** After `photos_missing`: the photos the server lacks are sent again. Returns whether any is. */
@@ -431,5 +573,6 @@ export function startSyncEngine() {
     authPaused = true;
     announce();
   });
+  on("photos-changed", () => photosChanged());
   runQueue();
 }

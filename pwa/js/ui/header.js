@@ -40,6 +40,7 @@ export function setupHeader(app) {
     }
   });
   $("user-menu-sync").addEventListener("click", () => setOpen(false));
+  $("user-menu-settings").addEventListener("click", () => setOpen(false));
   $("header-logout").addEventListener("click", async () => {
     setOpen(false);
     const { signOut } = await import("./logout.js");
@@ -59,6 +60,7 @@ export function showUser(session) {
   $("queue-status").hidden = !inspector;
   $("last-sync").hidden = !inspector;
   $("user-menu-sync").hidden = !inspector;
+  $("user-menu-settings").hidden = !inspector;
   setOpen(false);
   if (!session) return;
   const name = session.display_name || session.username;

@@ -17,7 +17,9 @@ export function signaturePad({ id, label, onChange, delay = 500 }) {
   pad.addEventListener("beginStroke", () => element.classList.add("signing"));
   pad.addEventListener("endStroke", () => {
     clearTimeout(timer);
-    timer = setTimeout(() => onChange && onChange(api), delay);
+    // Cleared once fired: flush() then saves only a stroke not saved yet (a saved signature is
+    // not stored, and sent, again).
+    timer = setTimeout(() => { timer = null; if (onChange) onChange(api); }, delay);
   });
 
   // The size (CSS px) the strokes were drawn at: the pad's points are in CSS px, so on a new size

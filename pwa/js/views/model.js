@@ -5,6 +5,7 @@
 // Dexie transaction (docs/pwa.md). Writes to the same record are serialised and coalesced, so a
 // burst of keystrokes in 说明 costs a few transactions, never a lost or reordered write.
 import { db, getMeta } from "../db.js";
+import { emit } from "../events.js";
 import { validateAnswers } from "../scoring.js";
 import { normalAmount } from "../ui/format.js";
 
@@ -430,6 +431,25 @@ export function updateInspection(inspectionId, patch) {
 }
 
 /**
+ * Delete a local photo inside the caller's transaction (which must include db.photo_removals).
+ * One the server already holds (sent during the visit) is noted for removal there too: the sync
+ * engine sends the DELETE when it can.
+ */
+async function dropPhoto(photoId) {
+  const photo = await db.photos.get(photoId);
+  if (photo && photo.uploaded) {
+    await db.photo_removals.put({ id: photo.id, inspection_id: photo.inspection_id, assignment_id: photo.assignment_id,
+      at: nowIso() });
+  }
+  await db.photos.delete(photoId);
+}
+
+/** Tell the sync engine that a draft's photos changed (it sends new ones while online). */
+function photosChanged(inspectionId) {
+  emit("photos-changed", { inspectionId });
+}
+
+/**
  * Store an evidence photo (already downscaled) for an item and list it on the item's finding.
  * `replaceId`: the photo it replaces (retake), deleted in the same transaction.
  */
@@ -442,14 +462,14 @@ export async function addEvidencePhoto(data, itemId, prepared, sha256, replaceId
     created_at: nowIso(), uploaded: 0,
   };
   await flushWrites();
-  const finding = await db.transaction("rw", db.photos, db.findings, db.inspections, async () => {
+  const finding = await db.transaction("rw", db.photos, db.photo_removals, db.findings, db.inspections, async () => {
     const existing = await db.findings.where("[inspection_id+item]").equals([inspection.id, itemId]).first();
     if (!existing) throw new Error("请先选择本项的检查结果");
     let ids = [...(existing.photo_ids || [])];
     if (replaceId) {
       const at = ids.indexOf(replaceId);
       if (at >= 0) ids[at] = photo.id; else ids.push(photo.id);
-      await db.photos.delete(replaceId);
+      await dropPhoto(replaceId);
     } else {
       ids.push(photo.id);
     }
@@ -459,15 +479,16 @@ export async function addEvidencePhoto(data, itemId, prepared, sha256, replaceId
     await touchInspection(inspection.id);
     return next;
   });
+  photosChanged(inspection.id);
   return { photo, finding };
 }
 
 /** Delete an evidence photo and take it off its finding. */
 export async function deleteEvidencePhoto(inspectionId, itemId, photoId) {
   await flushWrites();
-  return db.transaction("rw", db.photos, db.findings, db.inspections, async () => {
+  const finding = await db.transaction("rw", db.photos, db.photo_removals, db.findings, db.inspections, async () => {
     const existing = await db.findings.where("[inspection_id+item]").equals([inspectionId, itemId]).first();
-    await db.photos.delete(photoId);
+    await dropPhoto(photoId);
     if (!existing) return null;
     const next = { ...existing, photo_ids: (existing.photo_ids || []).filter((id) => id !== photoId),
       client_revision: (existing.client_revision || 0) + 1, client_updated_at: nowIso() };
@@ -475,6 +496,8 @@ export async function deleteEvidencePhoto(inspectionId, itemId, photoId) {
     await touchInspection(inspectionId);
     return next;
   });
+  photosChanged(inspectionId);
+  return finding;
 }
 
 const sameSigner = (a, b) => a.signer === b.signer && (a.signer === "representative" || a.user_id === b.user_id);
@@ -489,35 +512,45 @@ export async function saveSignature(inspectionId, signer, prepared, sha256) {
     created_at: nowIso(), uploaded: 0,
   };
   await flushWrites();
-  return db.transaction("rw", db.photos, db.inspections, async () => {
+  const saved = await db.transaction("rw", db.photos, db.photo_removals, db.inspections, async () => {
     const current = await db.inspections.get(inspectionId);
     const old = (current.signatures || []).filter((s) => sameSigner(s, signer));
-    for (const s of old) await db.photos.delete(s.photo_id);
+    for (const s of old) await dropPhoto(s.photo_id);
     const signatures = (current.signatures || []).filter((s) => !sameSigner(s, signer));
     signatures.push({ photo_id: photo.id, signer: signer.signer, name: signer.name || "", user_id: signer.user_id || null });
     await db.photos.add(photo);
     return touchInspection(inspectionId, { signatures });
   });
+  photosChanged(inspectionId);
+  return saved;
 }
 
 /** Remove a signer's signature (the image too). */
 export async function removeSignature(inspectionId, signer) {
   await flushWrites();
-  return db.transaction("rw", db.photos, db.inspections, async () => {
+  const saved = await db.transaction("rw", db.photos, db.photo_removals, db.inspections, async () => {
     const current = await db.inspections.get(inspectionId);
-    for (const s of (current.signatures || []).filter((x) => sameSigner(x, signer))) await db.photos.delete(s.photo_id);
+    for (const s of (current.signatures || []).filter((x) => sameSigner(x, signer))) await dropPhoto(s.photo_id);
     return touchInspection(inspectionId, { signatures: (current.signatures || []).filter((s) => !sameSigner(s, signer)) });
   });
+  photosChanged(inspectionId);
+  return saved;
 }
 
 /** Delete a local inspection with its findings and photos (after the user confirmed). */
 export async function discardInspection(inspectionId) {
   await flushWrites();
-  await db.transaction("rw", db.inspections, db.findings, db.photos, async () => {
+  await db.transaction("rw", db.inspections, db.findings, db.photos, db.photo_removals, async () => {
+    const inspection = await db.inspections.get(inspectionId);
     await db.findings.where("inspection_id").equals(inspectionId).delete();
-    await db.photos.where("inspection_id").equals(inspectionId).delete();
+    // A draft's photos already sent go from the server too; a submitted record's stay there.
+    const unsent = inspection && ["draft", "rejected"].includes(inspection.state);
+    for (const photo of await db.photos.where("inspection_id").equals(inspectionId).toArray()) {
+      if (unsent) await dropPhoto(photo.id); else await db.photos.delete(photo.id);
+    }
     await db.inspections.delete(inspectionId);
   });
+  photosChanged(inspectionId);
 }
 
 /** What an inspection holds, in words, for confirmations ("12 项作答，3 张照片"). */

@@ -3,7 +3,7 @@
 import { db, getMeta } from "../db.js";
 import { on } from "../events.js";
 import { isOnline } from "../connection.js";
-import { queueStatus, reopen, runQueue } from "../sync-queue.js";
+import { photoProgress, queueStatus, reopen, runQueue } from "../sync-queue.js";
 import { persistGranted, requestPersistence, storageEstimate } from "../persist.js";
 import { h, replace } from "../ui/dom.js";
 import { icon } from "../ui/icons.js";
@@ -28,7 +28,8 @@ export async function render(root, _params, app) {
     h("div.page-head", h("div",
       h("a.back-link", { href: "#/" }, icon("chevronLeft", { size: 20 }), "首页"),
       h("h1", "同步"),
-      h("p.muted", "已提交的检查在联网时自动上传；这里可以查看每条记录的状态。"))),
+      h("p.muted", "已提交的检查在联网时自动上传；草稿的照片在检查过程中即陆续上传（见",
+        h("a", { href: "#/settings" }, "设置"), "）。这里可以查看每条记录的状态。"))),
     statusBox, list, storage, account));
 
   let busy = false;
@@ -65,6 +66,8 @@ export async function render(root, _params, app) {
     const [inspections, assignments, institutions, checklists] = await Promise.all([
       db.inspections.toArray(), db.assignments.toArray(), db.institutions.toArray(), db.checklists.toArray(),
     ]);
+    const photos = await photoProgress();
+    const autoUpload = (await queueStatus()).autoUploadPhotos;
     const instById = new Map(institutions.map((i) => [i.id, i]));
     const assignmentById = new Map(assignments.map((a) => [a.id, a]));
     const checklistById = new Map(checklists.map((c) => [c.version_id, c]));
@@ -83,7 +86,7 @@ export async function render(root, _params, app) {
       // A grade's colour by its place in the checklist's bands; by name if the checklist is gone.
       const checklist = checklistById.get(inspection.checklist_version_id);
       const gradeColour = (grade) => (checklist ? gradeBandClass(checklist.content, grade) : gradeClass(grade));
-      rows.push(recordRow(inspection, inst, progress, gradeColour));
+      rows.push(recordRow(inspection, inst, progress, gradeColour, photos.get(inspection.id), autoUpload));
     }
     replace(list,
       h("div.group-head", h("h2#queue-title", "检查记录"), rows.length ? h("span.count.num", String(rows.length)) : null),
@@ -91,7 +94,21 @@ export async function render(root, _params, app) {
         : h("div.empty-line", icon("info", { size: 20 }), h("span", "本设备上还没有检查记录。开始一次检查后，这里会显示它的同步状态。")));
   }
 
-  function recordRow(inspection, inst, progress, gradeColour) {
+  /** A draft's photos: how many the server has, how many wait (and when they will go). */
+  function photoLine(inspection, counts, autoUpload) {
+    if (!counts || !["draft", "rejected", "queued", "syncing"].includes(inspection.state)) return null;
+    const { sent, waiting } = counts;
+    const when = !waiting ? "" : inspection.state !== "draft" ? "，随记录上传"
+      : !autoUpload ? "，提交后上传" : isOnline() ? "，正在后台上传" : "，联网后自动上传";
+    return h("p.small.photo-progress", { dataset: { sent: String(sent), waiting: String(waiting) } },
+      icon("camera", { size: 16 }),
+      h("span", " 照片和签名："),
+      h("b.num.ok-text", `已上传 ${sent} 张`), h("span.muted", " · "),
+      h(waiting ? "b.num.warn-text" : "span.num.muted", `待上传 ${waiting} 张`),
+      when ? h("span.muted", when) : null);
+  }
+
+  function recordRow(inspection, inst, progress, gradeColour, photoCounts, autoUpload) {
     const r = inspection.rejection;
     const server = inspection.server || {};
     const score = server.score || {};
@@ -122,6 +139,7 @@ export async function render(root, _params, app) {
           inspection.state === "draft" && progress ? `已完成 ${progress.answered}/${progress.total} 项 · 上次修改 ${momentLabel(inspection.updated_at)}`
             : inspection.state === "synced" ? `同步于 ${momentLabel(server.synced_at)}`
               : inspection.submitted_at ? `提交于 ${momentLabel(inspection.submitted_at)}` : `上次修改 ${momentLabel(inspection.updated_at)}`),
+        photoLine(inspection, photoCounts, autoUpload),
         inspection.state === "synced" ? h("div.official-score",
           h("span.muted", "正式得分"), h("b.num.score-value", scoreLabel(score.total)),
           score.grade ? h(`span.grade-badge.${gradeColour(score.grade)}`, score.grade) : null,
