@@ -10,8 +10,11 @@ use ordinary transactions and row locks (``SELECT … FOR UPDATE``) where they r
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -191,6 +194,78 @@ async def run_many(sql: str, rows: list[tuple[Any, ...]]) -> None:
 
 
 _QMARKS = re.compile(r"\$\d+")
+
+
+async def read_row(sql: str, *args: Any) -> dict[str, Any] | None:
+    """The first row of a read-only query (``$1, $2, …`` placeholders, in order), or None.
+
+    For reads made on every request (the session check): Piccolo opens a new SQLite connection,
+    with a thread of its own, for each query outside a transaction, which costs far more than a
+    lookup by primary key. Here SQLite reads go through one connection per process, kept open
+    on one thread (reopened when the database file is replaced); PostgreSQL reads use the pool.
+    Inside a transaction the transaction's connection is used, as the ORM would.
+    """
+    db = engine()
+    transaction = db.current_transaction.get()
+    if isinstance(db, SQLiteEngine):
+        sql = _QMARKS.sub("?", sql)
+        if transaction is not None:
+            async with transaction.connection.execute(sql, args) as cursor:
+                row = await cursor.fetchone()
+            return None if row is None else dict(row)
+        return await asyncio.get_running_loop().run_in_executor(
+            _sqlite_reader_thread(), _sqlite_read, db.connection_kwargs, sql, args
+        )
+    if transaction is not None:
+        row = await transaction.connection.fetchrow(sql, *args)
+    elif db.pool:
+        async with db.pool.acquire() as connection:
+            row = await connection.fetchrow(sql, *args)
+    else:
+        connection = await db.get_new_connection()
+        try:
+            row = await connection.fetchrow(sql, *args)
+        finally:
+            await connection.close()
+    return None if row is None else dict(row)
+
+
+_reader_executor: ThreadPoolExecutor | None = None
+# (path, device, inode) of the open file, and the connection (used only on the reader thread).
+_reader: tuple[tuple[str, int, int], sqlite3.Connection] | None = None
+
+
+def _sqlite_reader_thread() -> ThreadPoolExecutor:
+    global _reader_executor
+    if _reader_executor is None:
+        _reader_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-reader")
+    return _reader_executor
+
+
+def _sqlite_read(
+    connection_kwargs: dict[str, Any], sql: str, args: tuple[Any, ...]
+) -> dict[str, Any] | None:
+    # Runs on the reader thread only, so the connection is never used by two threads at once.
+    global _reader
+    path = str(connection_kwargs["database"])
+    try:
+        stat = os.stat(path)
+        key = (path, stat.st_dev, stat.st_ino)
+    except OSError:
+        key = (path, 0, 0)
+    if _reader is None or _reader[0] != key:
+        if _reader is not None:
+            _reader[1].close()
+        # Autocommit (isolation_level None, as Piccolo's): each read sees the latest commit.
+        connection = sqlite3.connect(**{**connection_kwargs, "check_same_thread": False})
+        connection.row_factory = sqlite3.Row
+        _reader = (key, connection)
+    cursor = _reader[1].execute(sql, args)
+    try:
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else dict(row)
 
 
 async def prepare_sqlite(db: Engine) -> None:

@@ -22,6 +22,7 @@ from litestar.security.jwt import JWTAuth, Token
 
 from backend.accounts.tables import DeviceSession, Role, User
 from backend.audit.services import Actor
+from backend.db import read_row
 from backend.institutions.tables import Region
 from backend.settings import Settings
 
@@ -111,6 +112,14 @@ async def _walk_regions(region_id: UUID) -> frozenset[UUID]:
     return frozenset(scope)
 
 
+_SESSION_SQL = (
+    "SELECT s.device_id, s.revoked_at, s.expires_at, u.id AS user_id, u.username,"
+    " u.display_name, u.role, u.region, u.institution, u.is_active"
+    f' FROM {DeviceSession._meta.tablename} s JOIN {User._meta.tablename} u ON u.id = s."user"'
+    " WHERE s.id = $1"
+)
+
+
 async def load_current_user(user_id: str, session_id: str) -> CurrentUser | None:
     """The user of a live session, or None when the session is revoked or expired, or the user
     disabled."""
@@ -119,33 +128,19 @@ async def load_current_user(user_id: str, session_id: str) -> CurrentUser | None
         uid = UUID(user_id)
     except (TypeError, ValueError):
         return None
-    row = (
-        await DeviceSession.select(
-            DeviceSession.id,
-            DeviceSession.device_id,
-            DeviceSession.revoked_at,
-            DeviceSession.expires_at,
-            DeviceSession.user.id,
-            DeviceSession.user.username,
-            DeviceSession.user.display_name,
-            DeviceSession.user.role,
-            DeviceSession.user.region,
-            DeviceSession.user.institution,
-            DeviceSession.user.is_active,
-        )
-        .where(DeviceSession.id == sid)
-        .first()
-    )
+    # Checked on every request, so in one statement without the ORM's per-query work (and on
+    # SQLite without opening a connection per request): see ``db.read_row``.
+    row = await read_row(_SESSION_SQL, sid)
     if (
         row is None
-        or row["user.id"] != uid
+        or row["user_id"] != uid
         or row["revoked_at"] is not None
         or row["expires_at"] < now()
-        or not row["user.is_active"]
+        or not row["is_active"]
     ):
         return None
-    role = Role(row["user.role"])
-    region_id = row["user.region"]
+    role = Role(row["role"])
+    region_id = row["region"]
     if role == Role.admin:
         region_ids: frozenset[UUID] | None = None
     elif role == Role.manager or region_id is None:
@@ -154,11 +149,11 @@ async def load_current_user(user_id: str, session_id: str) -> CurrentUser | None
         region_ids = await region_scope(region_id)
     return CurrentUser(
         id=uid,
-        username=row["user.username"],
-        display_name=row["user.display_name"],
+        username=row["username"],
+        display_name=row["display_name"],
         role=role,
         region_id=region_id,
-        institution_id=row["user.institution"],
+        institution_id=row["institution"],
         region_ids=region_ids,
         session_id=sid,
         device_id=row["device_id"],
