@@ -27,6 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from backend import db
+from backend.audit.services import Actor, record
 from backend.tracking.filters import Filters
 from backend.tracking.sql import Query, china_date, in_list
 
@@ -82,17 +83,28 @@ async def refill() -> dict[str, int]:
     return counts
 
 
-async def rebuild() -> dict[str, int]:
-    """:func:`refill` in one write transaction (``yibao tracking rebuild``); rows per table."""
+async def rebuild(actor: Actor) -> dict[str, int]:
+    """:func:`refill` in one write transaction, audited (``yibao tracking rebuild``); rows per
+    table."""
     async with db.write_transaction():
-        return await refill()
+        before = {}
+        for table in TABLES:
+            row = await Query(f"SELECT COUNT(*) AS n FROM {table}").one()
+            before[table] = int(row.get("n") or 0)
+        counts = await refill()
+        await record(
+            actor, "tracking.tally_rebuild", "finding_tally", "all", before=before, after=counts
+        )
+    return counts
 
 
 def _month_after(day: date) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 
 
-def split_period(start: date, end: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+def split_period(
+    start: date, end: date
+) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
     """The whole months of ``[start, end]`` as ``[first month, first month after)`` and the
     inclusive day ranges left at either end.
 
@@ -150,8 +162,9 @@ async def most_failed(f: Filters, limit: int) -> list[dict[str, Any]]:
                 _day(hi),
             ).extend(_scope(f))
         )
-    union = Query("SELECT checklist_id, item_id, SUM(failed) AS failed,"
-                  " SUM(answered) AS answered FROM (")
+    union = Query(
+        "SELECT checklist_id, item_id, SUM(failed) AS failed, SUM(answered) AS answered FROM ("
+    )
     for n, part in enumerate(parts):
         if n:
             union.add("UNION ALL")
