@@ -386,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     from backend.tracking.commands import add_tracking_parser
 
     add_tracking_parser(sub)
+    from backend.inspections.prune import add_photos_parser
+
+    add_photos_parser(sub)
     revoke = sub.add_parser("revoke-devices", help="sign an account out of every device")
     revoke.add_argument("username")
     revoke.set_defaults(func=cmd_revoke_devices)
