@@ -98,7 +98,7 @@ class DashboardController(Controller):
         type, inspections per month, score bands, the most-failed items, tasks by status,
         escalations by step, agreement statuses and physicians who lost points."""
         f = await filters.resolve(current_user, region=region, type=type, start=from_, end=to)
-        head = await dashboard.summary(f)
+        agreement = await dashboard.agreement_counts(f)
         return Details.model_validate(
             {
                 "filters": f.echo(),
@@ -108,7 +108,7 @@ class DashboardController(Controller):
                 "failed_items": await dashboard.failed_items(f),
                 "tasks": await dashboard.task_statuses(f),
                 "escalations": await dashboard.escalations(f),
-                "agreement": dashboard.agreement(head["agreement"]),
+                "agreement": dashboard.agreement(agreement),
                 "physicians": await dashboard.physicians(f),
             }
         )

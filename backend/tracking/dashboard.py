@@ -82,9 +82,8 @@ def _tasks(f: Filters, select: str, *args: Any) -> Query:
     )
 
 
-async def summary(f: Filters, today: date | None = None) -> dict[str, Any]:
-    """The headline numbers (the contract of ``GET /api/dashboard/summary``)."""
-    today = today or today_in_china()
+async def agreement_counts(f: Filters) -> dict[str, int]:
+    """Institutions of the scope by agreement status (every status present, zeros included)."""
     institutions = (
         await Query(
             "SELECT i.agreement_status AS status, COUNT(*) AS n FROM institution i WHERE 1 = 1"
@@ -96,6 +95,13 @@ async def summary(f: Filters, today: date | None = None) -> dict[str, Any]:
     by_agreement = {s.value: 0 for s in AgreementStatus}
     for r in institutions:
         by_agreement[r["status"]] = by_agreement.get(r["status"], 0) + as_int(r["n"])
+    return by_agreement
+
+
+async def summary(f: Filters, today: date | None = None) -> dict[str, Any]:
+    """The headline numbers (the contract of ``GET /api/dashboard/summary``)."""
+    today = today or today_in_china()
+    by_agreement = await agreement_counts(f)
 
     grades = await _inspections(f, "x.grade AS grade, COUNT(*) AS n").add("GROUP BY x.grade").rows()
     by_grade = {g: 0 for g in GRADES}
@@ -159,8 +165,9 @@ def _round1(value: float | None) -> float | None:
     return float(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def _coverage(f: Filters, key: str, label: str) -> Query:
-    """Institutions in scope and those with a submitted inspection in the period, by ``key``."""
+def _coverage(f: Filters) -> Query:
+    """Institutions in scope and those with a submitted inspection in the period, by county and
+    type (one pass over the period's inspections; :func:`coverage` rolls it up both ways)."""
     inspected = (
         Query(f"LEFT JOIN (SELECT DISTINCT x.institution AS id FROM inspection x WHERE {SUBMITTED}")
         .extend(f.period("x.submitted_at"))
@@ -168,43 +175,47 @@ def _coverage(f: Filters, key: str, label: str) -> Query:
     )
     return (
         Query(
-            f"SELECT {key} AS key, {label} AS label, COUNT(*) AS institutions,"
-            " COUNT(seen.id) AS inspected FROM institution i JOIN region r ON r.id = i.region"
+            "SELECT r.code AS region, r.name AS region_name, i.type AS type,"
+            " COUNT(*) AS institutions, COUNT(seen.id) AS inspected"
+            " FROM institution i JOIN region r ON r.id = i.region"
         )
         .extend(inspected)
         .add("WHERE 1 = 1")
         .extend(f.institution_scope())
-        .add(f"GROUP BY {key}, {label} ORDER BY {key}")
+        .add("GROUP BY r.code, r.name, i.type")
     )
 
 
 async def coverage(f: Filters) -> dict[str, list[dict[str, Any]]]:
     """Coverage by county (the region an institution belongs to) and by institution type."""
-    by_region = await _coverage(f, "r.code", "r.name").rows()
-    by_type = await _coverage(f, "i.type", "i.type").rows()
+    by_region: dict[str, dict[str, Any]] = {}
+    by_type: dict[str, dict[str, Any]] = {}
+    for r in await _coverage(f).rows():
+        region = by_region.setdefault(
+            r["region"],
+            {
+                "region": r["region"],
+                "region_name": r["region_name"],
+                "institutions": 0,
+                "inspected": 0,
+            },
+        )
+        kind = by_type.setdefault(
+            r["type"],
+            {
+                "type": r["type"],
+                "type_label": INSTITUTION_TYPE_LABELS.get(r["type"], r["type"]),  # type: ignore[call-overload]
+                "institutions": 0,
+                "inspected": 0,
+            },
+        )
+        for row in (region, kind):
+            row["institutions"] += as_int(r["institutions"])
+            row["inspected"] += as_int(r["inspected"])
     order = {t.value: n for n, t in enumerate(InstitutionType)}
     return {
-        "by_region": [
-            {
-                "region": r["key"],
-                "region_name": r["label"],
-                "institutions": as_int(r["institutions"]),
-                "inspected": as_int(r["inspected"]),
-            }
-            for r in by_region
-        ],
-        "by_type": sorted(
-            (
-                {
-                    "type": r["key"],
-                    "type_label": INSTITUTION_TYPE_LABELS.get(r["key"], r["key"]),  # type: ignore[call-overload]
-                    "institutions": as_int(r["institutions"]),
-                    "inspected": as_int(r["inspected"]),
-                }
-                for r in by_type
-            ),
-            key=lambda r: order.get(r["type"], 99),
-        ),
+        "by_region": [by_region[k] for k in sorted(by_region)],
+        "by_type": sorted(by_type.values(), key=lambda r: order.get(r["type"], 99)),
     }
 
 
