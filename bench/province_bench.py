@@ -316,8 +316,11 @@ async def measure(runs: int) -> list[dict[str, Any]]:
     from backend.institutions.tables import Institution
 
     actor = Actor.system("bench")
-    await create_user("bench-province", "supervisor", PASSWORD, actor, region_code="BP0000")
-    await create_user("bench-county", "supervisor", PASSWORD, actor, region_code="BP0003")
+    from backend.accounts.tables import User
+
+    for username, code in (("bench-province", "BP0000"), ("bench-county", "BP0003")):
+        if not await User.exists().where(User.username == username):
+            await create_user(username, "supervisor", PASSWORD, actor, region_code=code)
     app = create_app()
     results: list[dict[str, Any]] = []
 
@@ -421,7 +424,68 @@ async def measure(runs: int) -> list[dict[str, Any]]:
     return results
 
 
-async def child(engine: str, scale: float, runs: int, target: str, keep: bool) -> dict[str, Any]:
+KEY_PLAN_WORDS = ("Scan", "Join", "Aggregate", "Sort", "Limit", "Nested Loop", "Execution Time",
+                  "SEARCH", "SCAN", "USE TEMP", "Subquery", "SubPlan", "InitPlan", "Append")
+
+
+async def explain_plans(engine: str) -> list[dict[str, Any]]:
+    """The plan of every query the dashboard runs for the province supervisor (current year):
+    each statement the tracking code sends is explained (``EXPLAIN (ANALYZE, BUFFERS)`` on
+    PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite) before it runs, and its key lines kept."""
+    from backend.accounts.auth import CurrentUser, region_scope
+    from backend.accounts.tables import Role
+    from backend.institutions.tables import Institution, Region
+    from backend.tracking import archive, dashboard, filters, lists, sql
+
+    rid = (await Region.select(Region.id).where(Region.code == "BP0000").first())["id"]
+    user = CurrentUser(id=uuid.uuid4(), username="bench-province", display_name="province",
+                       role=Role.supervisor, region_id=rid, institution_id=None,
+                       region_ids=await region_scope(rid), session_id=uuid.uuid4(),
+                       device_id="bench")
+    f = await filters.resolve(user)
+    plans: list[dict[str, Any]] = []
+    label = {"now": ""}
+    real_rows = sql.Query.rows
+
+    async def explained(self: Any) -> list[dict[str, Any]]:
+        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if engine == "postgres" else "EXPLAIN QUERY PLAN "
+        rows = await Institution.raw(prefix + self.text, *self.args)
+        lines = [str(r.get("QUERY PLAN") or r.get("detail") or r) for r in rows]
+        plans.append({"what": label["now"], "sql": self.text[:160],
+                      "plan": [line for line in lines if any(w in line for w in KEY_PLAN_WORDS)]})
+        return await real_rows(self)
+
+    sql.Query.rows = explained  # type: ignore[method-assign]
+    try:
+        for name, call in (
+            ("summary", lambda: dashboard.summary(f)),
+            ("details: coverage", lambda: dashboard.coverage(f)),
+            ("details: trend", lambda: dashboard.trend(f)),
+            ("details: scores", lambda: dashboard.scores(f)),
+            ("details: failed items (tallies)", lambda: dashboard.failed_items(f)),
+            ("details: tasks", lambda: dashboard.task_statuses(f)),
+            ("details: escalations", lambda: dashboard.escalations(f)),
+            ("details: physicians", lambda: dashboard.physicians(f)),
+        ):
+            label["now"] = name
+            await call()
+        for what, narrowing in (("inspections", {}), ("inspections", {"grade": "不合格"}),
+                                ("institutions", {"inspected": "no"}), ("tasks", {"state": "overdue"}),
+                                ("notices", {"state": "open"})):
+            label["now"] = f"list {what} {narrowing or ''}".strip()
+            await lists.page(what, f, lists.Narrowing(**narrowing))
+        busiest = (await Institution.raw(
+            "SELECT institution AS id FROM inspection GROUP BY institution ORDER BY COUNT(*) DESC LIMIT 1"
+        ))[0]["id"]
+        label["now"] = "institution history (busiest)"
+        await archive.history(user, busiest)
+    finally:
+        sql.Query.rows = real_rows  # type: ignore[method-assign]
+    return plans
+
+
+async def child(engine: str, scale: float, runs: int, target: str, keep: bool,
+                explain: bool = False, reuse: bool = False) -> dict[str, Any]:
     from backend import db
     from backend.audit.services import Actor
     from backend.checklists.services import load_paths
@@ -430,21 +494,38 @@ async def child(engine: str, scale: float, runs: int, target: str, keep: bool) -
     await db.start()
     try:
         await migrate()
-        await load_paths([ROOT / "checklists"], Actor.system("bench"))
-        t0 = time.perf_counter()
-        fill_target = target if engine == "postgres" else os.environ["BENCH_SQLITE_PATH"]
-        counts = await fill(engine, scale, fill_target)
-        generated = time.perf_counter() - t0
-        print(f"{engine}: generated {counts} in {generated:.0f} s", file=sys.stderr, flush=True)
-        prepared = await after_fill(engine, target)
+        from backend.institutions.tables import Institution
+
+        if reuse and await Institution.count() > 0:  # a kept database: measure it again
+            counts, generated, prepared = await existing_counts(), 0.0, {}
+        else:
+            await load_paths([ROOT / "checklists"], Actor.system("bench"))
+            t0 = time.perf_counter()
+            fill_target = target if engine == "postgres" else os.environ["BENCH_SQLITE_PATH"]
+            counts = await fill(engine, scale, fill_target)
+            generated = time.perf_counter() - t0
+            print(f"{engine}: generated {counts} in {generated:.0f} s", file=sys.stderr, flush=True)
+            prepared = await after_fill(engine, target)
         results = await measure(runs)
+        plans = await explain_plans(engine) if explain else []
     finally:
         await db.stop()
     return {"engine": engine, "scale": scale, "counts": counts, "generate_s": generated,
-            **prepared, "load_average": os.getloadavg(), "results": results}
+            **prepared, "load_average": os.getloadavg(), "results": results, "plans": plans}
 
 
-def run_child(engine: str, scale: float, runs: int, pg_admin: str, keep: bool) -> dict[str, Any]:
+async def existing_counts() -> dict[str, int]:
+    """Rows per generated table of a kept database."""
+    from backend.institutions.tables import Institution
+
+    out = {}
+    for table in ("institution", "inspection", "finding", "rectification_notice", "rectification_task"):
+        out[table] = int((await Institution.raw(f"SELECT COUNT(*) AS n FROM {table}"))[0]["n"])
+    return out
+
+
+def run_child(engine: str, scale: float, runs: int, pg_admin: str, keep: bool,
+              explain: bool = False, reuse: bool = False) -> dict[str, Any]:
     import asyncpg
 
     env = dict(os.environ)
@@ -465,15 +546,23 @@ def run_child(engine: str, scale: float, runs: int, pg_admin: str, keep: bool) -
             finally:
                 await conn.close()
 
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        asyncio.run(admin(f'CREATE DATABASE "{DB_NAME}"'))
+        async def exists() -> bool:
+            conn = await asyncpg.connect(pg_admin)
+            try:
+                return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DB_NAME))
+            finally:
+                await conn.close()
+
+        if not (reuse and asyncio.run(exists())):
+            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+            asyncio.run(admin(f'CREATE DATABASE "{DB_NAME}"'))
     else:
         env.pop("YIBAO_DATABASE_URL", None)
         env["BENCH_SQLITE_PATH"] = str(Path(data) / "yibao.sqlite3")
     try:
         out = subprocess.run(
             [sys.executable, __file__, "--child", engine, "--scale", str(scale), "--runs", str(runs),
-             "--target", target],
+             "--target", target, *(["--explain"] if explain else []), *(["--reuse"] if reuse else [])],
             env=env, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True,
         ).stdout
         return json.loads(out.strip().splitlines()[-1])
@@ -507,6 +596,7 @@ def table(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    global DB_NAME
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1 = the full province")
     parser.add_argument("--sqlite-scale", type=float, default=None, help="default: scale / 10")
@@ -514,21 +604,32 @@ def main() -> None:
     parser.add_argument("--pg-admin", default=PG_ADMIN)
     parser.add_argument("--engines", default="postgres,sqlite")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument("--db-name", default="bench_prov_yibao", help="the PostgreSQL database (bench_prov_…)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure a kept PostgreSQL database again instead of generating one")
+    parser.add_argument("--explain", action="store_true",
+                        help="print the key lines of each dashboard query's plan after the table")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--target", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    DB_NAME = args.db_name
     if args.child:
         sys.path.insert(0, str(ROOT))
-        report = asyncio.run(child(args.child, args.scale, args.runs, args.target, args.keep))
+        report = asyncio.run(child(args.child, args.scale, args.runs, args.target, args.keep,
+                                   args.explain, args.reuse))
         print(json.dumps(report, default=str))
         return
     reports = []
     for engine in args.engines.split(","):
         scale = args.scale if engine == "postgres" else (args.sqlite_scale or args.scale / 10)
-        reports.append(run_child(engine, scale, args.runs, args.pg_admin, args.keep))
+        reports.append(run_child(engine, scale, args.runs, args.pg_admin, args.keep or args.reuse,
+                                 args.explain, args.reuse))
     print(f"Command: .venv/bin/python bench/province_bench.py {' '.join(sys.argv[1:])}\n")
     for report in reports:
         print(table(report) + "\n")
+        for plan in report.get("plans", []):
+            print(f"{report['engine']} — {plan['what']}: {plan['sql']}…")
+            print("\n".join(f"    {line}" for line in plan["plan"]) + "\n")
 
 
 if __name__ == "__main__":
