@@ -469,7 +469,10 @@ async def explain_plans(engine: str) -> list[dict[str, Any]]:
         ):
             label["now"] = name
             await call()
+        top = await dashboard.failed_items(f, 1)
+        item = top[0]["item"] if top else "x:y"
         for what, narrowing in (("inspections", {}), ("inspections", {"grade": "不合格"}),
+                                ("inspections", {"item": item}),
                                 ("institutions", {"inspected": "no"}), ("tasks", {"state": "overdue"}),
                                 ("notices", {"state": "open"})):
             label["now"] = f"list {what} {narrowing or ''}".strip()
