@@ -469,6 +469,7 @@ async def explain_plans(engine: str) -> list[dict[str, Any]]:
         ):
             label["now"] = name
             await call()
+        label["now"] = "details: failed items (the top one, for the list below)"
         top = await dashboard.failed_items(f, 1)
         item = top[0]["item"] if top else "x:y"
         for what, narrowing in (("inspections", {}), ("inspections", {"grade": "不合格"}),
