@@ -1,4 +1,4 @@
-"""The ``yibao`` command: serve, migrate, manage checklists, score, demo data, accounts.
+"""The ``yibao`` command: serve, migrate, manage checklists, score, demo data, accounts, backups.
 
 Every sub-command reads the same ``YIBAO_*`` settings as the server (see ``backend.settings``).
 Exit codes: 0 success, 1 refused or invalid input, 2 usage or configuration error.
@@ -383,6 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     from backend.records.commands import add_records_parser
 
     add_records_parser(sub)
+    from backend.backup.commands import add_backup_parser
+
+    add_backup_parser(sub)
     from backend.tracking.commands import add_tracking_parser
 
     add_tracking_parser(sub)
