@@ -308,13 +308,14 @@ async def _apply(
                 .where(Assignment.id == rec.assignment_id)
                 .lock_rows()
             )
-        inspection = (
+        # The assignment's inspection, and whether the pushed id is taken, in one query.
+        found = (
             await Inspection.select()
-            .where(Inspection.assignment == rec.assignment_id)
+            .where((Inspection.assignment == rec.assignment_id) | (Inspection.id == rec.id))
             .output(load_json=True)
-            .first()
         )
-        if inspection is None and await Inspection.exists().where(Inspection.id == rec.id):
+        inspection = next((r for r in found if r["assignment"] == rec.assignment_id), None)
+        if inspection is None and found:
             raise Rejected(409, "id_conflict", "检查记录编号已被另一任务使用，请重新开始该检查")
         outcome = _Outcome()
         if inspection is None:
@@ -441,21 +442,40 @@ async def _create(
     assignment: dict[str, Any],
     received: datetime,
 ) -> dict[str, Any]:
-    row = Inspection(
-        id=rec.id,
-        assignment=rec.assignment_id,
-        institution=assignment["institution.id"],
-        checklist=assignment["checklist.id"],
-        checklist_hash=assignment["checklist.content_hash"],
-        started_at=min(rec.started_at, received) if rec.started_at else received,
-        device_id=device_id,
-        client_updated_at=min(rec.client_updated_at, received),
-        created_by=user.id,
-        created_at=received,
-        updated_at=received,
+    """Store a new, empty draft inspection; returns its row as a select would."""
+    row: dict[str, Any] = {
+        "id": rec.id,
+        "assignment": rec.assignment_id,
+        "institution": assignment["institution.id"],
+        "checklist": assignment["checklist.id"],
+        "checklist_hash": assignment["checklist.content_hash"],
+        "status": InspectionStatus.draft.value,
+        "started_at": min(rec.started_at, received) if rec.started_at else received,
+        "submitted_at": None,
+        "submitted_by": None,
+        "representative_name": "",
+        "signature_refused_reason": "",
+        "signatures": [],
+        "note": "",
+        "score_total": None,
+        "grade": None,
+        "score_detail": None,
+        "submitted_hash": None,
+        "device_id": device_id,
+        "client_updated_at": min(rec.client_updated_at, received),
+        "revision": 0,
+        "created_by": user.id,
+        "created_at": received,
+        "updated_at": received,
+    }
+    columns = [c for c in row if c != "score_detail"]
+    await run_many(
+        "INSERT INTO inspection ({}) VALUES ({})".format(
+            ", ".join(columns), ", ".join(f"${i + 1}" for i in range(len(columns)))
+        ),
+        [tuple(dump_json(row[c]) if c == "signatures" else row[c] for c in columns)],
     )
-    await row.save()
-    return await Inspection.select().where(Inspection.id == rec.id).output(load_json=True).first()  # type: ignore[return-value]
+    return row
 
 
 # Columns written by a push, in the order of the rows built below (raw statements: the ORM's
@@ -523,9 +543,13 @@ def _finding_row(
 def _db_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
     # JSON columns go as text, as the ORM sends them to both engines.
     return tuple(
-        dump_json(row[c]) if c in ("physician_ids", "photo_ids", "payload") else row[c]
+        _json_text(row[c]) if c in ("physician_ids", "photo_ids", "payload") else row[c]
         for c in columns
     )
+
+
+def _json_text(value: Any) -> str:
+    return "[]" if value == [] else dump_json(value)
 
 
 async def _apply_findings(
