@@ -90,6 +90,9 @@ def make_backup(data_dir: Path, db_path: Path, dest: Path) -> BackupReport:
                 info = tarfile.TarInfo(MANIFEST)
                 info.size, info.mtime, info.mode = len(raw), int(datetime.now(UTC).timestamp()), 0o600
                 tar.addfile(info, io.BytesIO(raw))
+            # The archive holds the keys: readable by its owner only (it was written inside
+            # the 0700 temporary folder, so it never was by anyone else).
+            os.chmod(partial, 0o600)
             with open(partial, "rb") as done:
                 os.fsync(done.fileno())
             os.replace(partial, dest)

@@ -45,6 +45,7 @@ def _restore(archive: Path, target: Path) -> None:
 def test_a_round_trip_keeps_every_file_and_row(deployment: Path, tmp_path: Path) -> None:
     report = make_backup(deployment, deployment / "yibao.sqlite3", tmp_path / "b.tar")
     assert report.manifest.counts["photos"] == 1
+    assert report.path.stat().st_mode & 0o777 == 0o600  # it holds the keys
     assert report.manifest.warnings == []
     # An upload in flight is not a stored file.
     assert not any(name.endswith(".tmp") for name in report.manifest.files)
