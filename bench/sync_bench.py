@@ -520,17 +520,18 @@ class Bench:
             async with httpx.AsyncClient(timeout=120) as client:
                 curve_rows.append((stored, await measure(client, posts(push_url, batch, self.inspector), c)))
 
-        crowd_result = None
+        crowd_result = crowd_echo = None
         if crowd:
             await self.raw.close()
             self.raw.db = None
             self.start_server(2)
             async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=32)) as client:
+                crowd_echo = await measure(client, posts(echo_url, crowd, {}), 16)
                 crowd_result = await measure(client, posts(push_url, crowd, self.inspector), 16)
             stored = await self._count_after_restart()
 
         self.report(results, raw_draft, raw_submit, chain_events, chain_seconds, per_draft_events,
-                    per_submit_events, curve_rows, crowd_result, stored,
+                    per_submit_events, curve_rows, (crowd_result, crowd_echo), stored,
                     len(json.dumps(bodies(drafts[:1])[0])), len(json.dumps(bodies(submissions[:1])[0])))
 
     async def _count_after_restart(self) -> int:
@@ -538,7 +539,7 @@ class Bench:
         return await self.raw.count("finding")
 
     def report(self, results: dict, raw_draft: float, raw_submit: float, chain_events: int, chain_seconds: float,
-               per_draft_events: float, per_submit_events: float, curve_rows: list, crowd: dict | None,
+               per_draft_events: float, per_submit_events: float, curve_rows: list, crowds: tuple,
                stored: int, draft_size: int, submit_size: int) -> None:
         args = self.args
         engine = "PostgreSQL" if args.postgres else "SQLite"
@@ -583,12 +584,14 @@ class Bench:
                     print(f"<!-- first error {r['error']} -->")
                 print(f"| {stored_then:,} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
                       f"{r['rps'] / first:.2f}× |")
+        crowd, echo = crowds
         if crowd:
             if crowd["error"]:
                 print(f"<!-- first error {crowd['error']} -->")
             print(f"\n16 concurrent tablets, `yibao serve --workers 2`, {crowd['n']} draft pushes, {stored:,} findings "
                   f"stored: {crowd['rps']:.0f} pushes/s, p50 {crowd['p50_ms']:.1f} ms, p95 {crowd['p95_ms']:.1f} ms, "
-                  f"p99 {crowd['p99_ms']:.1f} ms, statuses {crowd['statuses']}")
+                  f"p99 {crowd['p99_ms']:.1f} ms, statuses {crowd['statuses']}; the bare echo of the same bodies "
+                  f"at 16 clients: {echo['rps']:.0f} req/s, p50 {echo['p50_ms']:.1f} ms, p95 {echo['p95_ms']:.1f} ms")
 
 
 def main() -> None:
