@@ -73,6 +73,20 @@ async def checklist_model(version_id: UUID) -> Checklist:
     return _checklists[version_id]
 
 
+# Per checklist model: its items by id and their titles (what every push looks up).
+_item_maps: dict[int, tuple[Checklist, dict[str, Any], dict[str, str]]] = {}
+
+
+def _items_and_titles(checklist: Checklist) -> tuple[dict[str, Any], dict[str, str]]:
+    cached = _item_maps.get(id(checklist))
+    if cached is None or cached[0] is not checklist:
+        items = {item.id: item for _, item in checklist.all_items()}
+        # The model itself is kept in the entry, so that its id() is never reused meanwhile.
+        cached = (checklist, items, {item_id: item.text for item_id, item in items.items()})
+        _item_maps[id(checklist)] = cached
+    return cached[1], cached[2]
+
+
 class Rejected(Exception):
     """A pushed inspection is refused as a whole; its transaction rolls back."""
 
@@ -229,7 +243,7 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
             f"（{expected[0]} 第 {expected[1]} 版），提交的是 {rec.checklist_id} 第 "
             f"{rec.checklist_version} 版。请同步后按任务的检查表版本填写。",
         )
-    items = {item.id: item for _, item in checklist.all_items()}
+    items, titles = _items_and_titles(checklist)
     answers = [
         Answer(
             item=f.item,
@@ -241,7 +255,6 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
         )
         for f in rec.findings
     ]
-    titles = {item_id: item.text for item_id, item in items.items()}
     problems = [
         zh_problem(p, titles) for p in validate_answers(checklist, answers, require_complete=False)
     ]
@@ -747,7 +760,7 @@ async def _submit(
         )
         for f in findings
     ]
-    titles = {item.id: item.text for _, item in checklist.all_items()}
+    items, titles = _items_and_titles(checklist)
     problems = [
         zh_problem(p, titles) for p in validate_answers(checklist, answers, require_complete=True)
     ]
@@ -786,7 +799,6 @@ async def _submit(
             Photo.assignment == rec.assignment_id
         )
     }
-    items = {item.id: item for _, item in checklist.all_items()}
     missing: list[str] = []
     for f in findings:
         item = items[f["item_id"]]
