@@ -71,6 +71,8 @@ class InsufficientStorage(ServiceUnavailable):
 DATABASE_UNAVAILABLE = "数据库连接中断，请稍后重试；已确认保存的记录不受影响"
 STORAGE_FULL = "服务器存储空间已满，照片未保存，请稍后重试并联系管理员"
 STORAGE_UNAVAILABLE = "服务器暂时无法保存照片（存储不可写），照片未保存，请稍后重试并联系管理员"
+STORED_FILE_MISSING = "该文件记录在案，但存储中找不到文件（可能尚未从备份恢复），请联系管理员"
+STORE_UNREADABLE = "服务器暂时无法读取存储中的文件，请稍后重试并联系管理员"
 
 
 # Litestar's own refusals (routing, body decoding, limits) carry English details: the API answers

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Response
 
+from backend.errors import STORE_UNREADABLE, STORED_FILE_MISSING, NotFound, ServiceUnavailable
 from backend.inspections.images import ProcessedImage
 from backend.settings import Settings
 from backend.storage import FileStore, get_file_store
@@ -42,8 +43,16 @@ def thumbnail_type(key: str) -> str:
 
 async def image_response(settings: Settings, key: str, content_type: str) -> Response[bytes]:
     """A stored image as an HTTP answer; an id always means the same bytes, so browsers keep it."""
+    try:
+        content = await get_file_store(settings).get(key)
+    except FileNotFoundError as exc:
+        # The row stands but its file is gone (a lost disk, a restore whose photos were not
+        # copied back): said plainly, never a 500.
+        raise NotFound(STORED_FILE_MISSING) from exc
+    except OSError as exc:
+        raise ServiceUnavailable(STORE_UNREADABLE) from exc
     return Response(
-        content=await get_file_store(settings).get(key),
+        content=content,
         media_type=content_type,
         headers={"Cache-Control": "private, max-age=31536000, immutable"},
     )

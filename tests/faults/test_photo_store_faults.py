@@ -230,3 +230,22 @@ async def test_a_full_store_refuses_a_rectification_photo_and_leaves_nothing(
     assert leftovers(digest) == []
     assert (await upload()).status_code == 201
     assert len(list(get_settings().files_dir.rglob(f"*{digest}*"))) == 2
+
+
+async def test_a_photo_whose_file_is_gone_answers_404_in_chinese(
+    client: httpx.AsyncClient, inspector: dict[str, str], assignment: dict[str, Any]
+) -> None:
+    """A row whose file went missing (a lost disk, a restore without its photos) is a clear 404,
+    never a 500; the thumbnail, still there, is served."""
+    data = fresh_jpeg()
+    response, photo_id, digest = await send(client, inspector, assignment, data)
+    assert response.status_code == 201, response.text
+    (image,) = [p for p in get_settings().files_dir.rglob(f"*{digest}*") if ".thumb" not in p.name]
+    image.unlink()
+
+    gone = await client.get(f"/api/photos/{photo_id}", headers=inspector)
+    assert gone.status_code == 404, gone.text
+    assert "找不到文件" in gone.json()["detail"]
+    assert (
+        await client.get(f"/api/photos/{photo_id}/thumbnail", headers=inspector)
+    ).status_code == 200
