@@ -314,6 +314,9 @@ async function nextDraftPhoto() {
   drafts.sort((a, b) => (a.updated_at || 0) - (b.updated_at || 0));
   let settling = false;
   for (const inspection of drafts) {
+    // An assignment no longer in the bundle (cancelled, the inspector taken off the team): the
+    // server would refuse its photos; they wait for 提交, whose answer says why.
+    if (!(await db.assignments.get(inspection.assignment_id))) continue;
     const wanted = await referencedPhotoIds(inspection.id);
     const photos = (await db.photos.where("inspection_id").equals(inspection.id).toArray())
       .filter((p) => !p.uploaded && p.blob && wanted.has(p.id) && !heldBack.has(p.id))
