@@ -24,8 +24,8 @@ from backend.rectification.deadlines import today_in_china
 from backend.rectification.escalation import LADDER
 from backend.rectification.tables import TASK_STATUS_LABELS, TaskStatus
 from backend.tracking.filters import Filters
-from backend.tracking.sql import Query, as_float, as_int, china_date, china_month
-from backend.tracking.tally import most_failed
+from backend.tracking.sql import Query, as_int, china_date
+from backend.tracking.tally import inspection_rows, most_failed
 
 GRADES = ("优秀", "良好", "合格", "不合格")
 FULL_POINTS = 12  # a physician's points at the start of a calendar year
@@ -103,14 +103,21 @@ async def summary(f: Filters, today: date | None = None) -> dict[str, Any]:
     today = today or today_in_china()
     by_agreement = await agreement_counts(f)
 
-    grades = await _inspections(f, "x.grade AS grade, COUNT(*) AS n").add("GROUP BY x.grade").rows()
+    # Inspections, grades and the mean from the inspection tallies (backend/tracking/tally.py);
+    # the institutions inspected are distinct institutions, counted on the covering index.
+    tallied = await inspection_rows(f)
     by_grade = {g: 0 for g in GRADES}
-    for r in grades:
+    for r in tallied:
         if r["grade"] in by_grade:
-            by_grade[r["grade"]] += as_int(r["n"])
-    scored = await _inspections(
-        f, "COUNT(*) AS n, COUNT(DISTINCT x.institution) AS inst, AVG(x.score_total) AS mean"
-    ).one()
+            by_grade[r["grade"]] += as_int(r["inspections"])
+    inspections = sum(as_int(r["inspections"]) for r in tallied)
+    mean = _mean(tallied)
+    seen = (
+        await Query("SELECT COUNT(*) AS n FROM (")
+        .extend(_inspections(f, "DISTINCT x.institution"))
+        .add(") d")
+        .one()
+    )
 
     tasks = await _tasks(
         f,
@@ -138,13 +145,12 @@ async def summary(f: Filters, today: date | None = None) -> dict[str, Any]:
         .extend(f.institution_scope())
         .one()
     )
-    inspections = as_int(scored.get("n"))
     return {
         "filters": f.echo(),
         "institutions": sum(by_agreement.values()),
-        "inspected_institutions": as_int(scored.get("inst")),
+        "inspected_institutions": as_int(seen.get("n")),
         "inspections": inspections,
-        "average_score": _round1(as_float(scored.get("mean"))) if inspections else None,
+        "average_score": _round1(mean) if inspections else None,
         "by_grade": by_grade,
         "tasks": as_int(tasks.get("total")),
         "tasks_open": as_int(tasks.get("open")),
@@ -155,6 +161,17 @@ async def summary(f: Filters, today: date | None = None) -> dict[str, Any]:
         "escalated_institutions": as_int(escalations.get("inst")),
         "agreement": by_agreement,
     }
+
+
+def _mean(rows: list[dict[str, Any]]) -> float | None:
+    """The mean official total of tally rows (None when none has a total)."""
+    from decimal import Decimal
+
+    scored = sum(as_int(r["scored"]) for r in rows)
+    if not scored:
+        return None
+    total = sum((Decimal(str(r["score_sum"] or 0)) for r in rows), Decimal(0))
+    return float(total / scored)
 
 
 def _round1(value: float | None) -> float | None:
@@ -230,28 +247,23 @@ def months_between(start: date, end: date) -> list[str]:
 
 async def trend(f: Filters) -> list[dict[str, Any]]:
     """Submitted inspections per month (China time) with their mean score and grades; every
-    month of the period is present, empty ones with zeros."""
-    month = china_month("x.submitted_at")
-    grade_sums = ", ".join(
-        f"SUM(CASE WHEN x.grade = {{}} THEN 1 ELSE 0 END) AS g{n}" for n in range(len(GRADES))
-    )
-    rows = (
-        await _inspections(
-            f, f"{month} AS month, COUNT(*) AS n, AVG(x.score_total) AS mean, {grade_sums}", *GRADES
-        )
-        .add(f"GROUP BY {month}")
-        .rows()
-    )
-    found = {r["month"]: r for r in rows}
+    month of the period is present, empty ones with zeros (from the inspection tallies)."""
+    by_month: dict[str, list[dict[str, Any]]] = {}
+    for r in await inspection_rows(f):
+        by_month.setdefault(str(r["at"])[:7], []).append(r)
     out = []
     for key in months_between(f.start, f.end):
-        r = found.get(key)
+        rows = by_month.get(key, [])
+        grades = {g: 0 for g in GRADES}
+        for r in rows:
+            if r["grade"] in grades:
+                grades[r["grade"]] += as_int(r["inspections"])
         out.append(
             {
                 "month": key,
-                "inspections": as_int(r["n"]) if r else 0,
-                "average_score": _round1(as_float(r["mean"])) if r else None,
-                "by_grade": {g: as_int(r[f"g{n}"]) if r else 0 for n, g in enumerate(GRADES)},
+                "inspections": sum(as_int(r["inspections"]) for r in rows),
+                "average_score": _round1(_mean(rows)) if rows else None,
+                "by_grade": grades,
             }
         )
     return out
@@ -266,14 +278,12 @@ def score_band(label: str) -> tuple[float, float] | None:
 
 
 async def scores(f: Filters) -> list[dict[str, Any]]:
-    """How many submitted inspections scored in each band of ten points (90–100 closed)."""
-    cases = " ".join(f"WHEN x.score_total >= {lo} THEN {lo}" for lo, _ in reversed(SCORE_BANDS))
-    rows = (
-        await _inspections(f, f"CASE {cases} ELSE 0 END AS band, COUNT(*) AS n")
-        .add("AND x.score_total IS NOT NULL GROUP BY 1")
-        .rows()
-    )
-    counts = {as_int(r["band"]): as_int(r["n"]) for r in rows}
+    """How many submitted inspections scored in each band of ten points (90–100 closed), from
+    the inspection tallies."""
+    counts: dict[int, int] = {}
+    for r in await inspection_rows(f):
+        band = as_int(r["band"])
+        counts[band] = counts.get(band, 0) + as_int(r["inspections"])
     return [
         {"band": f"{lo}-{hi}", "min": lo, "max": hi, "inspections": counts.get(lo, 0)}
         for lo, hi in SCORE_BANDS

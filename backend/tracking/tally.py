@@ -31,8 +31,18 @@ from backend.audit.services import Actor, record
 from backend.tracking.filters import Filters
 from backend.tracking.sql import Query, china_date, in_list
 
-TABLES = ("finding_tally_day", "finding_tally_month")
+FINDING_TABLES = ("finding_tally_day", "finding_tally_month")
+INSPECTION_TABLES = ("inspection_tally_day", "inspection_tally_month")
+TABLES = FINDING_TABLES + INSPECTION_TABLES
 KEY = "region, type, checklist_id, item_id"
+INSPECTION_KEY = "region, type, grade, band"
+NO_SCORE = -1  # the band of an inspection without an official total
+# The score band (lower bound of ten points, 90–100 closed) of inspection x, as the scores chart.
+BAND = (
+    "CASE WHEN x.score_total IS NULL THEN -1 "
+    + " ".join(f"WHEN x.score_total >= {lo} THEN {lo}" for lo in range(90, -10, -10))
+    + " ELSE 0 END"
+)
 
 
 def china_month_start(expr: str) -> str:
@@ -43,9 +53,11 @@ def china_month_start(expr: str) -> str:
 
 
 def _fill(table: str, where: str, *args: Any) -> Query:
-    """``INSERT … SELECT`` adding the answers of the submitted inspections ``x`` matching
-    ``where`` to ``table`` (rows already there are incremented)."""
-    when = "day" if table == "finding_tally_day" else "month"
+    """``INSERT … SELECT`` adding the submitted inspections ``x`` matching ``where`` (their
+    answers, or themselves) to ``table`` (rows already there are incremented)."""
+    when = "day" if table.endswith("_day") else "month"
+    if table in INSPECTION_TABLES:
+        return _fill_inspections(table, when, where, *args)
     bucket = china_date("x.submitted_at") if when == "day" else china_month_start("x.submitted_at")
     return Query(
         f"INSERT INTO {table} ({when}, {KEY}, failed, answered)"
@@ -64,6 +76,25 @@ def _fill(table: str, where: str, *args: Any) -> Query:
     )
 
 
+def _fill_inspections(table: str, when: str, where: str, *args: Any) -> Query:
+    bucket = china_date("x.submitted_at") if when == "day" else china_month_start("x.submitted_at")
+    grade = "COALESCE(x.grade, '')"
+    return Query(
+        f"INSERT INTO {table} ({when}, {INSPECTION_KEY}, inspections, scored, score_sum)"
+        f" SELECT {bucket}, i.region, i.type, {grade}, {BAND}, COUNT(*), COUNT(x.score_total),"
+        " COALESCE(SUM(x.score_total), 0)"
+        " FROM inspection x JOIN institution i ON i.id = x.institution"
+        f" WHERE x.status = 'submitted' AND {where}"
+        f" GROUP BY {bucket}, i.region, i.type, {grade}, {BAND}"
+        f" ORDER BY {bucket}, i.region, i.type, {grade}, {BAND}"
+        f" ON CONFLICT ({when}, {INSPECTION_KEY}) DO UPDATE SET"
+        f" inspections = {table}.inspections + excluded.inspections,"
+        f" scored = {table}.scored + excluded.scored,"
+        f" score_sum = {table}.score_sum + excluded.score_sum",
+        *args,
+    )
+
+
 async def record_submission(inspection_id: UUID) -> None:
     """Add a just-submitted inspection's answers to the tallies (in the caller's transaction,
     after the inspection's status is ``submitted``)."""
@@ -71,11 +102,11 @@ async def record_submission(inspection_id: UUID) -> None:
         await _fill(table, "x.id = {}", inspection_id).rows()
 
 
-async def refill() -> dict[str, int]:
-    """Empty both tallies and count every submitted inspection's answers again, in the caller's
-    transaction (the migration's); rows per table."""
+async def refill(tables: tuple[str, ...] = TABLES) -> dict[str, int]:
+    """Empty the tallies and count every submitted inspection (and its answers) again, in the
+    caller's transaction (a migration's); rows per table."""
     counts: dict[str, int] = {}
-    for table in TABLES:
+    for table in tables:
         await Query(f"DELETE FROM {table}").rows()
         await _fill(table, "1 = 1").rows()
         row = await Query(f"SELECT COUNT(*) AS n FROM {table}").one()
@@ -174,3 +205,31 @@ async def most_failed(f: Filters, limit: int) -> list[dict[str, Any]]:
         .add("ORDER BY failed DESC, checklist_id, item_id LIMIT {}", limit)
         .rows()
     )
+
+
+async def inspection_rows(f: Filters) -> list[dict[str, Any]]:
+    """The period's submitted inspections in scope from the inspection tallies: rows of ``at``
+    (a month's first day for a whole month, a day at the period's partial ends), ``grade``
+    (``''``: none), ``band`` (:data:`NO_SCORE`: no total), ``inspections``, ``scored`` and
+    ``score_sum``, for the callers to roll up by month, grade or band."""
+    months, edges = split_period(f.start, f.end)
+    parts: list[Query] = []
+    for table, when, lo, hi, upto in (
+        *((("inspection_tally_month", "month", months[0], months[1], "<"),) if months else ()),
+        *(("inspection_tally_day", "day", lo, hi, "<=") for lo, hi in edges),
+    ):
+        parts.append(
+            Query(
+                f"SELECT t.{when} AS at, grade, band, SUM(inspections) AS inspections,"
+                f" SUM(scored) AS scored, SUM(score_sum) AS score_sum FROM {table} t"
+                f" WHERE t.{when} >= {{}} AND t.{when} {upto} {{}}",
+                _day(lo),
+                _day(hi),
+            )
+            .extend(_scope(f))
+            .add(f"GROUP BY t.{when}, grade, band")
+        )
+    rows: list[dict[str, Any]] = []
+    for part in parts:
+        rows.extend(await part.rows())
+    return rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -174,7 +175,51 @@ async def test_tallies_equal_the_answers_of_every_submitted_inspection(city: Cit
     assert await _tally_rows("finding_tally_month", "month") == _expected_rows(answers, month=True)
 
 
+async def _inspection_tally_rows(table: str, when: str) -> Counter:
+    rows = await Query(
+        f"SELECT {when} AS at, region, type, grade, band, inspections, scored, score_sum FROM {table}"
+    ).rows()
+    out: Counter = Counter()
+    for r in rows:
+        key = (str(r["at"])[:10], str(r["region"]), r["type"], r["grade"], int(r["band"]))
+        out[(*key, "inspections")] += int(r["inspections"])
+        out[(*key, "scored")] += int(r["scored"])
+        out[(*key, "score_sum")] += Decimal(str(r["score_sum"]))
+    return +out
+
+
+async def _expected_inspection_rows(month: bool) -> Counter:
+    institutions = {
+        str(i["id"]): i
+        for i in await Institution.select(Institution.id, Institution.region, Institution.type)
+    }
+    out: Counter = Counter()
+    for x in await Inspection.select(
+        Inspection.institution, Inspection.submitted_at, Inspection.score_total, Inspection.grade
+    ).where(Inspection.status == "submitted"):
+        day = _china_day(x["submitted_at"])
+        day = day.replace(day=1) if month else day
+        total = x["score_total"]
+        band = -1 if total is None else min(90, int(Decimal(str(total)) // 10 * 10))
+        inst = institutions[str(x["institution"])]
+        key = (day.isoformat(), str(inst["region"]), inst["type"], x["grade"] or "", band)
+        out[(*key, "inspections")] += 1
+        out[(*key, "scored")] += total is not None
+        out[(*key, "score_sum")] += Decimal(str(total or 0))
+    return +out
+
+
+async def test_inspection_tallies_equal_the_submitted_inspections(city: City) -> None:
+    """Counts, grades, score bands and score sums of every submitted inspection in the database,
+    by day and by month, as counted here from the raw rows."""
+    got = await _inspection_tally_rows("inspection_tally_day", "day")
+    assert got == await _expected_inspection_rows(month=False)
+    got = await _inspection_tally_rows("inspection_tally_month", "month")
+    assert got == await _expected_inspection_rows(month=True)
+
+
 async def test_rebuild_from_the_command_line_recounts_the_same_rows(city: City) -> None:
+    inspections = await _inspection_tally_rows("inspection_tally_month", "month")
     day, month = (
         await _tally_rows("finding_tally_day", "day"),
         await _tally_rows("finding_tally_month", "month"),
@@ -185,6 +230,7 @@ async def test_rebuild_from_the_command_line_recounts_the_same_rows(city: City) 
     assert "看板统计已重建" in result.stdout
     assert await _tally_rows("finding_tally_day", "day") == day
     assert await _tally_rows("finding_tally_month", "month") == month
+    assert await _inspection_tally_rows("inspection_tally_month", "month") == inspections
     assert (
         await AuditEvent.count().where(AuditEvent.action == "tracking.tally_rebuild") == audited + 1
     )

@@ -36,10 +36,10 @@ async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="tracking", description=DESCRIPTION)
 
     async def run() -> None:
-        from backend.tracking.tally import refill
+        from backend.tracking.tally import FINDING_TABLES, refill
 
         await run_sql(SQLITE, POSTGRES)
-        await refill()  # the answers submitted before the tallies existed
+        await refill(FINDING_TABLES)  # the answers submitted before the tallies existed
 
     manager.add_raw(run)
     return manager
