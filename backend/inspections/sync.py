@@ -108,6 +108,17 @@ class Rejected(Exception):
         self.missing_photos = missing_photos or []
 
 
+def _push_hash(rec: InspectionPush) -> str:
+    # Needed only when submitting or meeting a submitted inspection, so computed only then.
+    return _hash(rec.model_dump(mode="json"))
+
+
+def _json_and_hash(data: Any) -> tuple[str, str]:
+    """The JSON text :func:`_hash` hashes, and the hash (the text is also what is stored)."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
 def _hash(data: Any) -> str:
     return hashlib.sha256(
         json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()
@@ -324,7 +335,6 @@ async def _apply(
     user: CurrentUser, actor: Actor, device_id: str, rec: InspectionPush
 ) -> RecordResult:
     received = now()
-    rec_hash = _hash(rec.model_dump(mode="json"))
     events: list[tuple[str, Any, Any]] = []  # this push's audit events, written at once
 
     async with write_transaction():
@@ -383,7 +393,7 @@ async def _apply(
             }
         )
         if inspection["status"] == InspectionStatus.submitted.value:
-            return _after_submission(rec, rec_hash, inspection, current)
+            return _after_submission(rec, _push_hash(rec), inspection, current)
 
         await _apply_findings(user, device_id, rec, inspection["id"], current, received, outcome)
         changed_fields = await _apply_inspection_fields(rec, inspection, received)
@@ -437,7 +447,15 @@ async def _apply(
         status = InspectionStatus.draft.value
         if rec.submit:
             score_dict = await _submit(
-                user, actor, rec, rec_hash, inspection, current, checklist, received, events
+                user,
+                actor,
+                rec,
+                _push_hash(rec),
+                inspection,
+                current,
+                checklist,
+                received,
+                events,
             )
             status = InspectionStatus.submitted.value
         else:
@@ -579,10 +597,10 @@ def _finding_row(
 
 
 def _db_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
-    # JSON columns go as text, as the ORM sends them to both engines.
+    # JSON columns go as text, as the ORM sends them to both engines (a revision's payload is
+    # text already).
     return tuple(
-        _json_text(row[c]) if c in ("physician_ids", "photo_ids", "payload") else row[c]
-        for c in columns
+        _json_text(row[c]) if c in ("physician_ids", "photo_ids") else row[c] for c in columns
     )
 
 
@@ -613,15 +631,13 @@ async def _apply_findings(
     )
     user_id = str(user.id)
 
-    def revision(
-        f: FindingPush, content: dict[str, Any], result: WriteOutcome, client_time: datetime
-    ) -> None:
+    def revision(f: FindingPush, payload: str, result: WriteOutcome, client_time: datetime) -> None:
         history.append(
             {
                 "inspection": inspection_id,
                 "finding_id": f.id,
                 "item_id": f.item,
-                "payload": content,
+                "payload": payload,  # the answer's JSON text, as hashed
                 "outcome": result.value,
                 "device_id": device_id,
                 "user_id": user_id,
@@ -633,7 +649,7 @@ async def _apply_findings(
 
     for f in rec.findings:
         content = finding_content(f)
-        content_hash = _hash(content)
+        content_text, content_hash = _json_and_hash(content)
         client_time = min(f.client_updated_at, received)
         cur = current.get(f.item)
         if cur is None:
@@ -649,7 +665,7 @@ async def _apply_findings(
             current[f.item] = row
             outcome.finding_ids[f.item] = f.id
             outcome.applied += 1
-            revision(f, content, WriteOutcome.applied, client_time)
+            revision(f, content_text, WriteOutcome.applied, client_time)
             continue
         outcome.finding_ids[f.item] = cur["id"]
         if cur["content_hash"] == content_hash:
@@ -664,10 +680,10 @@ async def _apply_findings(
             changed_rows.append(row)
             current[f.item] = row
             outcome.applied += 1
-            revision(f, content, WriteOutcome.applied, client_time)
+            revision(f, content_text, WriteOutcome.applied, client_time)
         else:
             outcome.superseded += 1
-            revision(f, content, WriteOutcome.superseded, client_time)
+            revision(f, content_text, WriteOutcome.superseded, client_time)
             same_device = cur["device_id"] == device_id
             outcome.conflicts.append(
                 Conflict(
