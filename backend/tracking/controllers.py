@@ -98,18 +98,36 @@ class DashboardController(Controller):
         type, inspections per month, score bands, the most-failed items, tasks by status,
         escalations by step, agreement statuses and physicians who lost points."""
         f = await filters.resolve(current_user, region=region, type=type, start=from_, end=to)
-        agreement = await dashboard.agreement_counts(f)
+        (
+            coverage,
+            trend,
+            scores,
+            failed,
+            tasks,
+            escalations,
+            agreement,
+            physicians,
+        ) = await dashboard.together(
+            dashboard.coverage(f),
+            dashboard.trend(f),
+            dashboard.scores(f),
+            dashboard.failed_items(f),
+            dashboard.task_statuses(f),
+            dashboard.escalations(f),
+            dashboard.agreement_counts(f),
+            dashboard.physicians(f),
+        )
         return Details.model_validate(
             {
                 "filters": f.echo(),
-                "coverage": await dashboard.coverage(f),
-                "trend": await dashboard.trend(f),
-                "scores": await dashboard.scores(f),
-                "failed_items": await dashboard.failed_items(f),
-                "tasks": await dashboard.task_statuses(f),
-                "escalations": await dashboard.escalations(f),
+                "coverage": coverage,
+                "trend": trend,
+                "scores": scores,
+                "failed_items": failed,
+                "tasks": tasks,
+                "escalations": escalations,
                 "agreement": dashboard.agreement(agreement),
-                "physicians": await dashboard.physicians(f),
+                "physicians": physicians,
             }
         )
 
@@ -300,7 +318,6 @@ class ExportController(Controller):
         return await _export(
             "rectification-tasks", "csv", current_user, {**q, "from": from_, "to": to}
         )
-
 
     @get("/assessments.xlsx", summary="导出年度考核（XLSX）", media_type=XLSX)
     async def assessments_xlsx(

@@ -8,10 +8,13 @@ serve it). Each number has a list behind it in :mod:`backend.tracking.lists`.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import date
 from typing import Any
 from uuid import UUID
 
+from backend import db
 from backend.checklists.tables import ChecklistVersion
 from backend.inspections.tables import AssignmentKind
 from backend.institutions.tables import (
@@ -98,53 +101,55 @@ async def agreement_counts(f: Filters) -> dict[str, int]:
     return by_agreement
 
 
+async def together(*calls: Awaitable[Any]) -> list[Any]:
+    """Await independent reads side by side on PostgreSQL (each on its own pooled connection,
+    so the slowest sets the time instead of the sum), one after another on SQLite (one file)."""
+    if db.is_sqlite():
+        return [await call for call in calls]
+    return list(await asyncio.gather(*calls))
+
+
 async def summary(f: Filters, today: date | None = None) -> dict[str, Any]:
     """The headline numbers (the contract of ``GET /api/dashboard/summary``)."""
     today = today or today_in_china()
-    by_agreement = await agreement_counts(f)
-
     # Inspections, grades and the mean from the inspection tallies (backend/tracking/tally.py);
     # the institutions inspected are distinct institutions, counted on the covering index.
-    tallied = await inspection_rows(f)
-    by_grade = {g: 0 for g in GRADES}
-    for r in tallied:
-        if r["grade"] in by_grade:
-            by_grade[r["grade"]] += as_int(r["inspections"])
-    inspections = sum(as_int(r["inspections"]) for r in tallied)
-    mean = _mean(tallied)
-    seen = (
-        await Query("SELECT COUNT(*) AS n FROM (")
+    by_agreement, tallied, seen, tasks, notices, escalations = await together(
+        agreement_counts(f),
+        inspection_rows(f),
+        Query("SELECT COUNT(*) AS n FROM (")
         .extend(_inspections(f, "DISTINCT x.institution"))
         .add(") d")
-        .one()
-    )
-
-    tasks = await _tasks(
-        f,
-        f"COUNT(*) AS total, SUM(CASE WHEN {OPEN_TASK} THEN 1 ELSE 0 END) AS open,"
-        f" SUM(CASE WHEN {overdue_condition()} THEN 1 ELSE 0 END) AS overdue",
-        today,
-    ).one()
-    notices = (
-        await Query(
+        .one(),
+        _tasks(
+            f,
+            f"COUNT(*) AS total, SUM(CASE WHEN {OPEN_TASK} THEN 1 ELSE 0 END) AS open,"
+            f" SUM(CASE WHEN {overdue_condition()} THEN 1 ELSE 0 END) AS overdue",
+            today,
+        ).one(),
+        Query(
             "SELECT n.status AS status, COUNT(*) AS n FROM rectification_notice n"
             " JOIN institution i ON i.id = n.institution WHERE n.issued_at IS NOT NULL"
         )
         .extend(f.period("n.issued_at"))
         .extend(f.institution_scope())
         .add("GROUP BY n.status")
-        .rows()
-    )
-    notice_counts = {r["status"]: as_int(r["n"]) for r in notices}
-    escalations = (
-        await Query(
+        .rows(),
+        Query(
             "SELECT COUNT(*) AS n, COUNT(DISTINCT e.institution) AS inst"
             " FROM rectification_escalation e JOIN institution i ON i.id = e.institution WHERE 1 = 1"
         )
         .extend(f.period("e.created_at"))
         .extend(f.institution_scope())
-        .one()
+        .one(),
     )
+    by_grade = {g: 0 for g in GRADES}
+    for r in tallied:
+        if r["grade"] in by_grade:
+            by_grade[r["grade"]] += as_int(r["inspections"])
+    inspections = sum(as_int(r["inspections"]) for r in tallied)
+    mean = _mean(tallied)
+    notice_counts = {r["status"]: as_int(r["n"]) for r in notices}
     return {
         "filters": f.echo(),
         "institutions": sum(by_agreement.values()),
