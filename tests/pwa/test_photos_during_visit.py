@@ -3,7 +3,8 @@
 With the server reachable, the inspector answers a checklist with photos and signs: each photo and
 signature goes to the server in the background while the draft is still being filled in (the sync
 screen counts them), a photo deleted after it was sent is removed on the server too, and the
-institution's manager gets 404 for a draft's photo while the region's supervisor sees it. Then
+institution's manager gets 404 for a draft's photo while the region's supervisor sees it, a photo
+taken offline waits and goes once the tablet is back online. Then
 提交: what is sent after it is the record alone — no photo upload. 设置 turns 「联网时自动上传照片」
 off and on. Screens: 同步 and 设置 at 1280×800, 800×1280 and 390×844.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from tests.pwa.conftest import PwaServer, screenshot, wait_ready
 from tests.pwa.test_inspection_flow import (
     CLINIC,
+    camera_jpeg,
     checklist,
     choose_from_list,
     clinic_plans,
@@ -111,6 +113,22 @@ async def test_photos_go_during_the_visit_and_the_push_after_submit_carries_none
         "SELECT action FROM audit_event WHERE entity_id = ? ORDER BY id", removed
     )[-1]["action"] == "photo.delete"
 
+    # Offline, a new photo waits on the tablet; back online, it goes.
+    await context.set_offline(True)
+    await page.wait_for_selector('#conn-status[data-online="0"]')
+    if not await card.locator("input.photo-input").count():
+        await card.locator(".x-add-photo").click()
+    before = await card.locator(".thumb-img").count()
+    await card.locator("input.photo-input").set_input_files(str(camera_jpeg(tmp_path, 99)))
+    await card.locator(".thumb-img").nth(before).wait_for()
+    await page.wait_for_timeout(1500)
+    assert (await local_counts(page))["waiting"] == 1
+    offline_photo = await card.locator(".thumb[data-photo]").last.get_attribute("data-photo")
+    assert not pwa_server.query("SELECT id FROM photo WHERE id = ?", offline_photo)
+    await context.set_offline(False)
+    await until(page, lambda: all_sent(page), "the photo taken offline to be sent")
+    assert pwa_server.query("SELECT id FROM photo WHERE id = ?", offline_photo)
+
     # Signatures go too, once each pad has been left alone.
     await page.click(f'.rail-item[data-section="{content["sections"][-1]["id"]}"]')
     await page.click("#to-sign")
@@ -127,7 +145,7 @@ async def test_photos_go_during_the_visit_and_the_push_after_submit_carries_none
     line = page.locator(f'[data-inspection="{inspection_id}"] .photo-progress')
     await line.wait_for()
     assert await line.get_attribute("data-waiting") == "0"
-    assert await line.get_attribute("data-sent") == str(photos - 1 + 3)
+    assert await line.get_attribute("data-sent") == str(photos + 3)  # one deleted, one taken offline
     assert "已上传" in await line.text_content()
     await shots(page, "sync-photos-sent")
 
