@@ -330,10 +330,16 @@ async def preload(template: Template, findings_wanted: int) -> None:
         await template.raw.bulk("inspection", *table_rows([r[0] for r in rows]))
         await template.raw.bulk("finding", *table_rows([f for r in rows for f in r[1]]))
         await template.raw.bulk("finding_revision", *table_rows([v for r in rows for v in r[2]]))
-    if template.raw.pg_url:
-        await template.raw.db.execute("ANALYZE")
+    await analyze(template.raw)
+
+
+async def analyze(raw: RawDb) -> None:
+    """Fresh planner statistics (what autovacuum does in time), so that every point of the curve
+    is measured with statistics of the tables as they are."""
+    if raw.pg_url:
+        await raw.db.execute("ANALYZE")
     else:
-        template.raw.db.execute("ANALYZE")
+        raw.db.execute("ANALYZE")
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -523,6 +529,8 @@ class Bench:
                 await preload(draft_template, level - stored)
                 print(f"  loaded {level - stored} findings in {time.perf_counter() - load_start:.0f} s", file=sys.stderr)
                 stored = await self.raw.count("finding")
+            else:
+                await analyze(self.raw)
             batch = curve_drafts[k * args.n_curve:(k + 1) * args.n_curve]
             async with httpx.AsyncClient(timeout=120) as client:
                 curve_rows.append((stored, await measure(client, posts(push_url, batch, self.inspector), c)))
