@@ -30,6 +30,13 @@ const ACTION_LABELS = {
   "rectification_task.accept": "验收通过", "rectification_task.object": "申诉", "rectification_task.decide_objection": "处理申诉",
   "rectification_task.upload_photo": "上传整改照片", "rectification_task.overdue": "整改逾期",
   "demo.create": "生成演示数据",
+  "inspection.merge": "合并检查记录", "photo.delete": "删除照片", "photo.prune": "清理未提交检查的照片",
+  "rectification_notice.serve": "送达整改通知书",
+  "physician.deduct": "医保医师记分", "physician.deduction_reversed": "撤销记分",
+  "physician.update_points": "调整医保医师记分", "physician.suspend": "暂停医保医师资格",
+  "physician.restore": "恢复医保医师资格", "physician.cancel": "取消医保医师资格",
+  "physician.reinstate": "重新登记医保医师", "physician.status_withdrawn": "撤销资格处理",
+  "holidays.load": "载入节假日", "tracking.tally_rebuild": "重算看板统计",
 };
 
 function changeText(e) {
