@@ -28,7 +28,7 @@ from backend.rectification.escalation import LADDER
 from backend.rectification.tables import TASK_STATUS_LABELS, TaskStatus
 from backend.tracking.filters import Filters
 from backend.tracking.sql import Query, as_int, china_date
-from backend.tracking.tally import inspection_rows, most_failed
+from backend.tracking.tally import inspection_rows, most_failed, task_rows
 
 GRADES = ("优秀", "良好", "合格", "不合格")
 FULL_POINTS = 12  # a physician's points at the start of a calendar year
@@ -121,12 +121,7 @@ async def summary(f: Filters, today: date | None = None) -> dict[str, Any]:
         .extend(_inspections(f, "DISTINCT x.institution"))
         .add(") d")
         .one(),
-        _tasks(
-            f,
-            f"COUNT(*) AS total, SUM(CASE WHEN {OPEN_TASK} THEN 1 ELSE 0 END) AS open,"
-            f" SUM(CASE WHEN {overdue_condition()} THEN 1 ELSE 0 END) AS overdue",
-            today,
-        ).one(),
+        task_rows(f, today),
         Query(
             "SELECT n.status AS status, COUNT(*) AS n FROM rectification_notice n"
             " JOIN institution i ON i.id = n.institution WHERE n.issued_at IS NOT NULL"
@@ -157,9 +152,9 @@ async def summary(f: Filters, today: date | None = None) -> dict[str, Any]:
         "inspections": inspections,
         "average_score": _round1(mean) if inspections else None,
         "by_grade": by_grade,
-        "tasks": as_int(tasks.get("total")),
-        "tasks_open": as_int(tasks.get("open")),
-        "tasks_overdue": as_int(tasks.get("overdue")),
+        "tasks": sum(as_int(r["n"]) for r in tasks),
+        "tasks_open": sum(as_int(r["open"]) for r in tasks),
+        "tasks_overdue": sum(as_int(r["overdue"]) for r in tasks),
         "notices": sum(notice_counts.values()),
         "notices_open": sum(n for s, n in notice_counts.items() if s != "closed"),
         "escalations": as_int(escalations.get("n")),
@@ -361,19 +356,9 @@ async def failed_items(f: Filters, limit: int = TOP_ITEMS) -> list[dict[str, Any
 
 
 async def task_statuses(f: Filters, today: date | None = None) -> list[dict[str, Any]]:
-    """Tasks of notices issued in the period by status, with the overdue ones among them."""
-    today = today or today_in_china()
-    rows = (
-        await _tasks(
-            f,
-            "t.status AS status, COUNT(*) AS n,"
-            f" SUM(CASE WHEN {overdue_condition()} THEN 1 ELSE 0 END) AS overdue",
-            today,
-        )
-        .add("GROUP BY t.status")
-        .rows()
-    )
-    found = {r["status"]: r for r in rows}
+    """Tasks of notices issued in the period by status, with the overdue ones among them (from
+    the task tally, kept by triggers: backend/tracking/task_tally.py)."""
+    found = {r["status"]: r for r in await task_rows(f, today or today_in_china())}
     return [
         {
             "status": s.value,

@@ -114,6 +114,17 @@ async def refill(tables: tuple[str, ...] = TABLES) -> dict[str, int]:
     return counts
 
 
+async def refill_tasks() -> int:
+    """Empty the task tally (kept by triggers, see :mod:`backend.tracking.task_tally`) and count
+    every task of every issued notice again, in the caller's transaction; its rows."""
+    from backend.tracking.task_tally import refill_sql
+
+    for statement in refill_sql("sqlite" if db.is_sqlite() else "pg"):
+        await Query(statement).rows()
+    row = await Query("SELECT COUNT(*) AS n FROM task_tally").one()
+    return int(row.get("n") or 0)
+
+
 async def rebuild(actor: Actor) -> dict[str, int]:
     """:func:`refill` in one write transaction, audited (``yibao tracking rebuild``); rows per
     table."""
@@ -123,6 +134,7 @@ async def rebuild(actor: Actor) -> dict[str, int]:
             row = await Query(f"SELECT COUNT(*) AS n FROM {table}").one()
             before[table] = int(row.get("n") or 0)
         counts = await refill()
+        counts["task_tally"] = await refill_tasks()
         await record(
             actor, "tracking.tally_rebuild", "finding_tally", "all", before=before, after=counts
         )
@@ -233,3 +245,36 @@ async def inspection_rows(f: Filters) -> list[dict[str, Any]]:
     for part in parts:
         rows.extend(await part.rows())
     return rows
+
+
+def _task_period(f: Filters) -> Query:
+    return Query("WHERE t.day >= {} AND t.day <= {}", _day(f.start), _day(f.end)).extend(_scope(f))
+
+
+OPEN_TALLIED = "t.task_status NOT IN ('accepted', 'cancelled')"
+
+
+def overdue_tallied() -> str:
+    """The overdue rule (``dashboard.overdue_condition``) on task tally rows ``t`` (one ``{}``:
+    today in China): an issued notice's task past its deadline, open, or answered late."""
+    return (
+        "(t.notice_status = 'issued' AND t.task_status IN ('open', 'answered')"
+        " AND t.deadline < {} AND (t.task_status = 'open' OR t.answered_late = 1))"
+    )
+
+
+async def task_rows(f: Filters, today: date) -> list[dict[str, Any]]:
+    """Tasks of the notices issued in the period, in scope, by status: ``status``, ``n``
+    (tasks), ``open`` and ``overdue`` among them, from the task tally."""
+    return await (
+        Query(
+            "SELECT t.task_status AS status, SUM(t.tasks) AS n,"
+            f" SUM(CASE WHEN {OPEN_TALLIED} THEN t.tasks ELSE 0 END) AS open,"
+            f" SUM(CASE WHEN {overdue_tallied()} THEN t.tasks ELSE 0 END) AS overdue"
+            " FROM task_tally t",
+            _day(today),
+        )
+        .extend(_task_period(f))
+        .add("GROUP BY t.task_status")
+        .rows()
+    )

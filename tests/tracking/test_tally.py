@@ -18,10 +18,11 @@ from backend.checklists.tables import ChecklistVersion
 from backend.inspections.tables import Finding, Inspection
 from backend.institutions.tables import Institution
 from backend.rectification.deadlines import today_in_china
+from backend.rectification.tables import RectificationNotice, RectificationTask
 from backend.tracking.sql import Query
 from backend.tracking.tally import rebuild, split_period
 from tests.cli_helpers import run_yibao
-from tests.tracking.helpers import BAD, CRITICAL, MILD, City, inspect, make_city
+from tests.tracking.helpers import BAD, CRITICAL, MILD, City, inspect, make_city, tasks_of
 
 ONE_MORE = {"signage.designated-sign": {"note": "未悬挂定点标识"}}
 
@@ -257,3 +258,91 @@ def test_a_period_splits_into_whole_months_and_days(start, end, months, edges) -
     got_months, got_edges = split_period(d(start), d(end))
     assert got_months == (tuple(map(d, months)) if months else None)
     assert got_edges == [(d(a), d(b)) for a, b in edges]
+
+
+async def _task_tally_rows() -> Counter:
+    rows = await Query(
+        "SELECT day, region, type, notice_status, task_status, deadline, answered_late, tasks"
+        " FROM task_tally"
+    ).rows()
+    out: Counter = Counter()
+    for r in rows:
+        key = (
+            str(r["day"])[:10],
+            str(r["region"]),
+            r["type"],
+            r["notice_status"],
+            r["task_status"],
+            str(r["deadline"])[:10],
+            int(r["answered_late"]),
+        )
+        out[key] += int(r["tasks"])
+    return +out
+
+
+async def _expected_task_rows() -> Counter:
+    """Every task of every issued notice, keyed as the task tally keys it, from the raw rows."""
+    institutions = {
+        str(i["id"]): i
+        for i in await Institution.select(Institution.id, Institution.region, Institution.type)
+    }
+    notices = {
+        str(n["id"]): n
+        for n in await RectificationNotice.select(
+            RectificationNotice.id,
+            RectificationNotice.institution,
+            RectificationNotice.status,
+            RectificationNotice.issued_at,
+        ).where(RectificationNotice.issued_at.is_not_null())
+    }
+    out: Counter = Counter()
+    for t in await RectificationTask.select(
+        RectificationTask.notice,
+        RectificationTask.status,
+        RectificationTask.deadline,
+        RectificationTask.answered_at,
+    ):
+        n = notices.get(str(t["notice"]))
+        if n is None:
+            continue  # a draft notice: not issued, not counted
+        inst = institutions[str(n["institution"])]
+        deadline = (
+            t["deadline"]
+            if isinstance(t["deadline"], date)
+            else date.fromisoformat(str(t["deadline"]))
+        )
+        late = t["answered_at"] is None or _china_day(t["answered_at"]) > deadline
+        key = (
+            _china_day(n["issued_at"]).isoformat(),
+            str(inst["region"]),
+            inst["type"],
+            n["status"],
+            t["status"],
+            deadline.isoformat(),
+            int(late),
+        )
+        out[key] += 1
+    return +out
+
+
+async def test_task_tally_follows_every_change_of_tasks_and_notices(city: City) -> None:
+    """The triggers keep the task tally equal to the raw rows whatever writes them: the sync's
+    notices and tasks, the other tests' rectification flows, and changes made straight here."""
+    assert await _task_tally_rows() == await _expected_task_rows()
+    tasks = await tasks_of(city.inspections)
+    assert len(tasks) >= 4
+    today = today_in_china()
+    # Time passes, a report arrives late, a task is accepted, a notice is closed.
+    await RectificationTask.update({RectificationTask.deadline: today - timedelta(days=3)}).where(
+        RectificationTask.id == tasks[0]["id"]
+    )
+    await RectificationTask.update(
+        {RectificationTask.status: "answered", RectificationTask.answered_at: datetime.now(UTC)}
+    ).where(RectificationTask.id == tasks[1]["id"])
+    await RectificationTask.update({RectificationTask.status: "accepted"}).where(
+        RectificationTask.id == tasks[2]["id"]
+    )
+    await RectificationNotice.update({RectificationNotice.status: "closed"}).where(
+        RectificationNotice.id == tasks[3]["notice"]
+    )
+    assert await _task_tally_rows() == await _expected_task_rows()
