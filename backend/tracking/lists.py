@@ -43,6 +43,7 @@ from backend.tracking.dashboard import (
 )
 from backend.tracking.filters import Filters
 from backend.tracking.sql import Query, as_float, as_int, china_month
+from backend.tracking.tally import task_rows
 
 WHATS = ("inspections", "institutions", "tasks", "notices", "escalations", "physicians")
 MAX_LIMIT = 500
@@ -538,6 +539,22 @@ def shape(what: str, r: dict[str, Any], today: date) -> dict[str, Any]:
     return physician_row(r)
 
 
+async def _tallied_task_total(f: Filters, n: Narrowing, today: date) -> int | None:
+    """The tasks list's total from the task tally (the number it is opened from, kept equal to
+    the raw rows by triggers), when nothing narrows it beyond the state; None otherwise."""
+    if n.item or n.institution:
+        return None
+    state = n.state or "all"
+    rows = await task_rows(f, today)
+    if state == "all":
+        return sum(as_int(r["n"]) for r in rows)
+    if state == "open":
+        return sum(as_int(r["open"]) for r in rows)
+    if state == "overdue":
+        return sum(as_int(r["overdue"]) for r in rows)
+    return sum(as_int(r["n"]) for r in rows if r["status"] == state)
+
+
 async def page(
     what: str, f: Filters, n: Narrowing, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[dict[str, Any]], int]:
@@ -554,7 +571,11 @@ async def page(
         _inspection_from(f, n, counting=True) if what == "inspections" else _from(what, f, n, today)
     )
     assert spec is not None  # _from refused unknown lists
-    total = as_int((await Query("SELECT COUNT(*) AS n").extend(base).one()).get("n"))
+    tallied = await _tallied_task_total(f, n, today) if what == "tasks" else None
+    if tallied is not None:
+        total = tallied
+    else:
+        total = as_int((await Query("SELECT COUNT(*) AS n").extend(base).one()).get("n"))
     rows = await (
         Query(spec.select)
         .extend(_from(what, f, n, today))
