@@ -27,6 +27,7 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from backend.settings import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_S = 30
+SQLITE_WRITER_CACHE_KIB = 64 * 1024
 # How long a client should wait before retrying after the database connection was lost: the
 # pool reconnects on the next request, so a short pause is enough.
 RETRY_AFTER_S = 2
@@ -175,6 +176,10 @@ async def _writer_connection(db: SQLiteEngine) -> Any:
         await connection
         connection.row_factory = dict_factory
         await connection.execute("PRAGMA foreign_keys = 1")
+        # A page cache for the indexes writes walk (random client UUIDs touch pages all over
+        # them); SQLite's default of 2 MB is re-read from the OS at every write once the
+        # database holds a few hundred thousand answers.
+        await connection.execute(f"PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}")
         _writer = (key, connection)
     return _writer[1]
 
