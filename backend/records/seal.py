@@ -47,6 +47,33 @@ async def stored_file_hash(settings: Settings, photo: dict[str, Any]) -> str | N
         return None
 
 
+def _sha256_files(paths: dict[str, Any]) -> dict[str, str | None]:
+    return {photo_id: _sha256_file(path) for photo_id, path in paths.items()}
+
+
+async def stored_file_hashes(
+    settings: Settings, photos: list[dict[str, Any]]
+) -> dict[str, str | None]:
+    """SHA-256 of each photo's stored file by photo id as text (None when it is missing).
+
+    The files are read now, every time: the record promises the hash of the file as stored
+    at sealing. Files on local disk are hashed together on one worker thread (a thread trip per
+    photo cost more than hashing a photo).
+    """
+    store = get_file_store(settings)
+    local: dict[str, Any] = {}
+    out: dict[str, str | None] = {}
+    for photo in photos:
+        path = store.path_for(photo["storage_key"])
+        if path is not None:
+            local[str(photo["id"])] = path
+        else:
+            out[str(photo["id"])] = await stored_file_hash(settings, photo)
+    if local:
+        out.update(await anyio.to_thread.run_sync(_sha256_files, local))
+    return out
+
+
 async def seal_inspection(
     inspection_id: UUID, *, reason: str = "submit", at: datetime | None = None
 ) -> dict[str, Any]:
@@ -57,10 +84,10 @@ async def seal_inspection(
     settings = get_settings()
     key = signing_key(settings)
 
-    async def file_hash(photo: dict[str, Any]) -> str | None:
-        return await stored_file_hash(settings, photo)
+    async def file_hashes(photos: list[dict[str, Any]]) -> dict[str, str | None]:
+        return await stored_file_hashes(settings, photos)
 
-    record = await build_record(inspection_id, file_hash)
+    record = await build_record(inspection_id, file_hashes=file_hashes)
     if record is None:
         raise LookupError(f"inspection {inspection_id} does not exist")
     data = canonical_bytes(record)
