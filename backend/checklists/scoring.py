@@ -25,10 +25,10 @@ Decisions the formula leaves open:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -125,6 +125,13 @@ class ScoreResult:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready data; numbers other than ``total`` are rounded to 4 decimals for display."""
+        counted_weight = sum((s.weight for s in self.sections if s.counted), Fraction(0))
+
+        def contribution(section: SectionScore) -> Fraction | None:
+            # As :meth:`contribution`, with the counted weight summed once for all sections.
+            ratio = section.ratio
+            return None if ratio is None else 100 * section.weight * ratio / counted_weight
+
         return {
             "checklist": {"id": self.checklist_id, "version": self.checklist_version},
             "total": float(self.total) if self.total is not None else None,
@@ -142,7 +149,7 @@ class ScoreResult:
                     "earned": _display(section.earned),
                     "possible": _display(section.possible),
                     "ratio": _display(section.ratio),
-                    "contribution": _display(self.contribution(section)),
+                    "contribution": _display(contribution(section)),
                     "items": [
                         {
                             "id": item.id,
@@ -161,13 +168,41 @@ class ScoreResult:
         }
 
 
+# Below this many units the rounded Decimal is exact and small, so dividing the integer units by
+# 10**4 (Python's int / int is correctly rounded) gives the very float ``float(Decimal)`` gives,
+# without building the Decimal.
+_DISPLAY_EXACT_BELOW = 10**15
+
+
 def _display(value: Fraction | None) -> float | None:
-    return None if value is None else float(round_half_up(value, 4))
+    if value is None:
+        return None
+    units = _half_up_units(value, 4)
+    if -_DISPLAY_EXACT_BELOW < units < _DISPLAY_EXACT_BELOW:
+        return units / 10_000
+    return float(Decimal(units).scaleb(-4))
+
+
+@lru_cache(maxsize=1024)
+def _exact(number: float | int, kind: type) -> Fraction:
+    return Fraction(str(number))
 
 
 def exact(number: float) -> Fraction:
     """The value a number was written as: ``2.3`` is 23/10, not the nearest binary float."""
-    return Fraction(str(number))
+    # Cached by value and type (str(2) and str(2.0) differ, their fractions do not; the type
+    # keeps the cache honest all the same). Fractions are immutable, so sharing them is safe.
+    return _exact(number, type(number))
+
+
+def _half_up_units(value: Fraction, places: int) -> int:
+    """``value`` × 10**places rounded half away from zero, as an integer.
+
+    floor(|n|/d × 10**p + 1/2) = (2·|n|·10**p + d) // (2·d) for d > 0: integer arithmetic only.
+    """
+    numerator, denominator = value.numerator, value.denominator
+    units = (2 * abs(numerator) * 10**places + denominator) // (2 * denominator)
+    return -units if numerator < 0 else units
 
 
 def round_half_up(value: Fraction, places: int = 1) -> Decimal:
@@ -176,11 +211,7 @@ def round_half_up(value: Fraction, places: int = 1) -> Decimal:
     Done in integers on the fraction itself, so 84.25 becomes 84.3 and 63.75 becomes 63.8 however
     they were reached.
     """
-    scaled = abs(value) * 10**places
-    units = math.floor(scaled + Fraction(1, 2))
-    if value < 0:
-        units = -units
-    return Decimal(units).scaleb(-places)
+    return Decimal(_half_up_units(value, places)).scaleb(-places)
 
 
 # --- checking the answers -----------------------------------------------------------------------
