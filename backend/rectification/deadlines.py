@@ -69,6 +69,17 @@ def due(start: date, days: int, basis: str, calendar: WorkCalendar | None = None
         raise ValueError("days must not be negative")
     if days == 0:
         return Due(start, False)
+    # A notice counts the same few (days, basis) from the same day for each of its tasks.
+    key = ("due", start, days, basis)
+    known = cal.memo.get(key)
+    if known is None:
+        if len(cal.memo) > 10_000:  # a long-lived calendar: a few new keys a day, kept bounded
+            cal.memo.clear()
+        known = cal.memo[key] = _count(start, days, basis, cal)
+    return known
+
+
+def _count(start: date, days: int, basis: str, cal: WorkCalendar) -> Due:
     provisional = False
     day = start
     if basis == "working":

@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -70,46 +71,78 @@ class LoadedYear:
 @dataclass(frozen=True)
 class WorkCalendar:
     """The working-day calendar as known now: the loaded years, then the package, then the
-    computed fallback. Build it with :func:`current` before counting deadlines."""
+    computed fallback. Build it with :func:`current` before counting deadlines.
+
+    An instance is immutable data, so it remembers what it has worked out (each day's source
+    and status, and the deadlines counted on it: :func:`backend.rectification.deadlines.due`);
+    :func:`current` hands out the same instance while the loaded years stay the same.
+    """
 
     loaded: dict[int, LoadedYear] = field(default_factory=dict)
+    _days: dict[dt.date, tuple[str, bool]] = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
-    def source(self, day: dt.date) -> str:
-        """Which source decides ``day``: loaded, package or fallback."""
-        if day.year in self.loaded:
-            return LOADED
-        try:
-            chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            return FALLBACK
-        return PACKAGE
+    def _day(self, day: dt.date) -> tuple[str, bool]:
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._decide(day)
+        return known
 
-    def is_working_day(self, day: dt.date) -> bool:
-        """Whether ``day`` is a working day: holidays are not, make-up days (调休) are."""
+    def _decide(self, day: dt.date) -> tuple[str, bool]:
         year = self.loaded.get(day.year)
         if year is not None:
             if day in year.workdays:
-                return True
-            return day.weekday() < 5 and day not in year.holidays
+                return LOADED, True
+            return LOADED, day.weekday() < 5 and day not in year.holidays
         try:
-            return chinese_calendar.is_workday(day)
+            return PACKAGE, chinese_calendar.is_workday(day)
         except NotImplementedError:
-            return day.weekday() < 5 and day not in statutory_holidays(day.year)
+            return FALLBACK, day.weekday() < 5 and day not in statutory_holidays(day.year)
+
+    def source(self, day: dt.date) -> str:
+        """Which source decides ``day``: loaded, package or fallback."""
+        return self._day(day)[0]
+
+    def is_working_day(self, day: dt.date) -> bool:
+        """Whether ``day`` is a working day: holidays are not, make-up days (调休) are."""
+        return self._day(day)[1]
+
+
+# The calendar last built, by the loaded rows' text: the rows are read on every count (a
+# ``yibao holidays load`` in another process takes effect at once), parsed only when they change.
+_built: tuple[tuple[Any, ...], WorkCalendar] | None = None
 
 
 async def current() -> WorkCalendar:
     """The calendar with every loaded year, read now (a handful of rows)."""
+    global _built
     from backend.rectification.tables import OfficialCalendar
 
-    rows = await OfficialCalendar.select().output(load_json=True)
+    rows = await OfficialCalendar.select(
+        OfficialCalendar.year, OfficialCalendar.holidays, OfficialCalendar.workdays
+    ).order_by(OfficialCalendar.year)
+    key = tuple((r["year"], str(r["holidays"]), str(r["workdays"])) for r in rows)
+    if _built is not None and _built[0] == key:
+        return _built[1]
     loaded = {}
     for r in rows:
         loaded[r["year"]] = LoadedYear(
             year=r["year"],
-            holidays=frozenset(dt.date.fromisoformat(d) for d in r["holidays"] or []),
-            workdays=frozenset(dt.date.fromisoformat(d) for d in r["workdays"] or []),
+            holidays=frozenset(dt.date.fromisoformat(d) for d in _list(r["holidays"])),
+            workdays=frozenset(dt.date.fromisoformat(d) for d in _list(r["workdays"])),
         )
-    return WorkCalendar(loaded)
+    calendar = WorkCalendar(loaded)
+    _built = (key, calendar)
+    return calendar
+
+
+def _list(value: Any) -> list[str]:
+    """A JSON list column as read without ``load_json`` (text, or already a list)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value or []
 
 
 def _dates(value: Any, name: str, year: int) -> list[dt.date]:

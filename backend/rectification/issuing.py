@@ -15,7 +15,7 @@ from uuid import UUID
 
 from backend.accounts.auth import CurrentUser, now
 from backend.accounts.tables import User
-from backend.audit.services import Actor, record
+from backend.audit.services import Actor, record, record_events
 from backend.checklists.schema import Checklist
 from backend.db import write_transaction
 from backend.errors import Conflict, InvalidInput
@@ -84,15 +84,37 @@ async def on_inspection_submitted(
     ]
     notice = None
     if failed:
-        notice = await _create(actor, event_actor, inspection, checklist, failed, settings)
-        chain = await numbering.region_chain(inspection["region"])
-        if settings.mode_for([r["code"] for r in chain]) == "auto":
-            notice, message = await _issue(notice, actor, None, settings, submitted_at)
+        auto = await _issues_at_once(inspection["region"], settings)
+        calendar = await holidays.current()
+        if auto:
+            # Issued in this transaction: the deadlines are counted once, from the issue day,
+            # and the draft's audit event is written with the issue's.
+            pending: list[tuple[str, Any, Any]] = []
+            draft, office, count = await _create(
+                actor, event_actor, inspection, checklist, failed, settings, calendar,
+                issue_at=submitted_at, pending=pending,
+            )  # fmt: skip
+            notice, message = await _issue(
+                draft, actor, None, settings, submitted_at,
+                calendar=calendar, office=office, task_count=count, pending=pending,
+            )  # fmt: skip
             messages.append(message)
+        else:
+            notice, _, _ = await _create(
+                actor, event_actor, inspection, checklist, failed, settings, calendar
+            )
     # Inside the submission's transaction, which commits right after: see notify.py.
     for message in messages:
         await notify(message)
     return notice
+
+
+async def _issues_at_once(region: UUID, settings: RectificationSettings) -> bool:
+    """Whether a notice for an institution of ``region`` is issued at submission (``auto``)."""
+    if not settings.mode_by_region:  # no region overrides: no need to walk the regions
+        return settings.notice_mode == "auto"
+    chain = await numbering.region_chain(region)
+    return settings.mode_for([r["code"] for r in chain]) == "auto"
 
 
 async def _create(
@@ -102,23 +124,32 @@ async def _create(
     checklist: Checklist,
     failed: list[dict[str, Any]],
     settings: RectificationSettings,
-) -> dict[str, Any]:
+    calendar: holidays.WorkCalendar,
+    *,
+    issue_at: datetime | None = None,
+    pending: list[tuple[str, Any, Any]] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any], int]:
     """The notice as a draft with its tasks (deadlines provisional until it is issued).
 
     The issuing office is the bureau that organised the inspection (the region of the
     supervisor who planned it: a county team's notice is the county bureau's); an assignment
     planned by no regional supervisor falls back to ``YIBAO_NOTICE_OFFICE``.
+
+    With ``issue_at`` (issued at once, in this transaction) the deadlines are counted from that
+    day, as :func:`_issue` would count them again, and the notice is not read back: the row
+    returned holds what ``_issue`` needs. With ``pending`` the audit event is appended to it
+    instead of written. Returns the notice, its office and the number of tasks.
     """
     if inspection.get("organiser_region"):
         office = (await numbering.region_chain(inspection["organiser_region"]))[0]
     else:
         office = await numbering.issuing_office(inspection["region"], settings.office_level)
-    today = deadlines.today_in_china()
-    calendar = await holidays.current()
+    today = deadlines.today_in_china(issue_at)
     order = {item.id: n for n, (_, item) in enumerate(checklist.all_items())}
     items = {item.id: (section, item) for section, item in checklist.all_items()}
     failed = sorted(failed, key=lambda f: order.get(f["item_id"], len(order)))
     notice_id = uuid.uuid4()
+    contact = await _contact(inspection.get("organiser"))
     await RectificationNotice.insert(
         RectificationNotice(
             id=notice_id,
@@ -127,7 +158,7 @@ async def _create(
             office=office["id"],
             status=NoticeStatus.draft.value,
             deadline_basis=settings.deadline_basis,
-            contact=await _contact(inspection.get("organiser")),
+            contact=contact,
         )
     )
     tasks = []
@@ -135,43 +166,52 @@ async def _create(
         section, item = items[finding["item_id"]]
         basis = item.deadline_basis or settings.deadline_basis
         due = deadlines.due(today, item.deadline_days, basis, calendar)
-        tasks.append(
-            RectificationTask(
-                notice=notice_id,
-                finding=finding["id"],
-                item_id=item.id,
-                seq=seq,
-                section_title=section.title[:128],
-                item_text=item.text,
-                fail_when=item.fail_when,
-                basis=item.basis,
-                # The item's own wording of what to do; otherwise the reverse of its failure.
-                required_action=item.action or f"针对“{item.fail_when}”的问题进行整改",
-                deadline_days=item.deadline_days,
-                deadline=due.day,
-                deadline_basis=basis,
-                deadline_provisional=due.provisional,
-                amount=finding.get("amount") if getattr(item, "monetary", False) else None,
-                fraud=bool(getattr(item, "fraud", False)),
-            )
+        task = RectificationTask(
+            notice=notice_id,
+            finding=finding["id"],
+            item_id=item.id,
+            seq=seq,
+            section_title=section.title[:128],
+            item_text=item.text,
+            fail_when=item.fail_when,
+            basis=item.basis,
+            # The item's own wording of what to do; otherwise the reverse of its failure.
+            required_action=item.action or f"针对“{item.fail_when}”的问题进行整改",
+            deadline_days=item.deadline_days,
+            deadline=due.day,
+            deadline_basis=basis,
+            deadline_provisional=due.provisional,
+            amount=finding.get("amount") if getattr(item, "monetary", False) else None,
+            fraud=bool(getattr(item, "fraud", False)),
         )
+        if issue_at is not None:
+            task.updated_at = issue_at  # as the issue's count of the deadlines leaves it
+        tasks.append(task)
     await RectificationTask.insert(*tasks)
     await add_event(notice_id, "drafted", event_actor, text=f"共 {len(tasks)} 个问题")
-    await record(
-        actor,
-        "rectification_notice.create",
-        "rectification_notice",
-        notice_id,
-        after={
-            "inspection": str(inspection["id"]),
-            "office": office["office_short_name"],
-            "items": [t.item_id for t in tasks],
-            "mode": settings.notice_mode,
-        },
-    )
-    row = await RectificationNotice.select().where(RectificationNotice.id == notice_id).first()
+    created = {
+        "inspection": str(inspection["id"]),
+        "office": office["office_short_name"],
+        "items": [t.item_id for t in tasks],
+        "mode": settings.notice_mode,
+    }
+    if pending is not None:
+        pending.append(("rectification_notice.create", None, created))
+    else:
+        await record(
+            actor, "rectification_notice.create", "rectification_notice", notice_id, after=created
+        )
+    if issue_at is not None:
+        row: dict[str, Any] | None = {
+            "id": notice_id,
+            "office": office["id"],
+            "status": NoticeStatus.draft.value,
+            "contact": contact,
+        }
+    else:
+        row = await RectificationNotice.select().where(RectificationNotice.id == notice_id).first()
     assert row is not None
-    return row
+    return row, office, len(tasks)
 
 
 async def _issue(
@@ -180,20 +220,33 @@ async def _issue(
     issued_by: UUID | None,
     settings: RectificationSettings,
     at: datetime,
+    *,
+    calendar: holidays.WorkCalendar | None = None,
+    office: dict[str, Any] | None = None,
+    task_count: int | None = None,
+    pending: list[tuple[str, Any, Any]] | None = None,
 ) -> tuple[dict[str, Any], Notification]:
     """Number and issue a draft (inside the caller's write transaction): the number, the task
     deadlines and the objection window are fixed now, counted from today in China, the day of
-    electronic service (送达) in the system."""
+    electronic service (送达) in the system.
+
+    A notice drafted in the same transaction passes its ``calendar``, ``office`` and
+    ``task_count`` (its tasks' deadlines were counted from this day already) and the audit
+    events still ``pending``, written with the issue's in one statement.
+    """
     today = deadlines.today_in_china(at)
-    office = await Region.select().where(Region.id == notice["office"]).first()
+    if office is None:
+        office = await Region.select().where(Region.id == notice["office"]).first()
     assert office is not None
     seq = await numbering.next_seq(office["id"], today.year)
     number = numbering.format_number(office["office_short_name"], today.year, seq)
-    objection = await count_from(notice["id"], today, settings, at)
+    if task_count is None:
+        objection = await count_from(notice["id"], today, settings, at)
+        task_count = await RectificationTask.count().where(RectificationTask.notice == notice["id"])
+    else:
+        calendar = calendar or await holidays.current()
+        objection = deadlines.due(today, settings.objection_working_days, "working", calendar)
     objection_deadline = objection.day
-    tasks = await RectificationTask.select(RectificationTask.id).where(
-        RectificationTask.notice == notice["id"]
-    )
     changes = {
         RectificationNotice.status: NoticeStatus.issued.value,
         RectificationNotice.year: today.year,
@@ -214,21 +267,19 @@ async def _issue(
     await RectificationNotice.update(changes).where(RectificationNotice.id == notice["id"])
     issuer = await EventActor.by_id(issued_by) if issued_by else SYSTEM
     await add_event(notice["id"], "issued", issuer, text=number, status_after="issued", at=at)
-    await record(
-        actor,
-        "rectification_notice.issue",
-        "rectification_notice",
-        notice["id"],
-        before={"status": notice["status"]},
-        after={
-            "status": "issued",
-            "number": number,
-            "tasks": len(tasks),
-            "objection_deadline": objection_deadline,
-            "deadline_basis": settings.deadline_basis,
-            "confirmed": issued_by is not None,
-        },
-    )
+    issued = {
+        "status": "issued",
+        "number": number,
+        "tasks": task_count,
+        "objection_deadline": objection_deadline,
+        "deadline_basis": settings.deadline_basis,
+        "confirmed": issued_by is not None,
+    }
+    events = [
+        *(pending or []),
+        ("rectification_notice.issue", {"status": notice["status"]}, issued),
+    ]
+    await record_events(actor, "rectification_notice", notice["id"], events)
     # Physician points take effect with the notice (医保医师记分), in this same transaction.
     from backend.rules.points import deduct_for_notice
 
@@ -241,7 +292,7 @@ async def _issue(
         notice_id=row["id"],
         notice_number=number,
         audience=("manager",),
-        message=f"贵单位收到整改通知书 {number}，共 {len(tasks)} 个问题，请按期整改。",
+        message=f"贵单位收到整改通知书 {number}，共 {task_count} 个问题，请按期整改。",
     )
     return row, message
 
@@ -287,15 +338,19 @@ async def count_from(
     tasks = await RectificationTask.select(
         RectificationTask.id, RectificationTask.deadline_days, RectificationTask.deadline_basis
     ).where(RectificationTask.notice == notice_id)
+    # One statement per distinct deadline, not per task (a notice's items share a few).
+    by_due: dict[deadlines.Due, list[UUID]] = {}
     for task in tasks:
         due = deadlines.due(served_on, task["deadline_days"], task["deadline_basis"], calendar)
+        by_due.setdefault(due, []).append(task["id"])
+    for due, ids in by_due.items():
         await RectificationTask.update(
             {
                 RectificationTask.deadline: due.day,
                 RectificationTask.deadline_provisional: due.provisional,
                 RectificationTask.updated_at: at,
             }
-        ).where(RectificationTask.id == task["id"])
+        ).where(RectificationTask.id.is_in(ids))
     return deadlines.due(served_on, settings.objection_working_days, "working", calendar)
 
 

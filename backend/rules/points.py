@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from backend.audit.services import Actor, record
+from backend.audit.services import Actor, record, record_many
 from backend.db import write_transaction
 from backend.errors import Conflict
 from backend.inspections.tables import Finding, Inspection
@@ -303,6 +303,8 @@ async def deduct_for_notice(actor: Actor, notice_id: UUID, issued_on: date) -> i
     submitted_on = today_in_china(inspection["submitted_at"]) if inspection["submitted_at"] else issued_on
     checklist = await checklist_model(inspection["checklist"])
     points = {item.id: item.physician_points for _, item in checklist.all_items()}
+    if not any(value > 0 for value in points.values()):
+        return 0  # a checklist without physician points: nothing to read further
     tasks = await RectificationTask.select(
         RectificationTask.id, RectificationTask.finding, RectificationTask.item_id
     ).where(RectificationTask.notice == notice_id)
@@ -341,15 +343,16 @@ async def deduct_for_notice(actor: Actor, notice_id: UUID, issued_on: date) -> i
     if not events:
         return 0
     await PhysicianPointEvent.insert(*events)
-    for e in events:
-        await record(
-            actor,
-            "physician.deduct",
-            "physician",
-            e.physician,
-            after={"points": e.points, "year": e.year, "item": e.item_id,
-                   "inspection": str(e.inspection), "notice": str(notice_id)},
-        )
+    await record_many(
+        actor,
+        "physician.deduct",
+        "physician",
+        [
+            (e.physician, {"points": e.points, "year": e.year, "item": e.item_id,
+                           "inspection": str(e.inspection), "notice": str(notice_id)})
+            for e in events
+        ],
+    )  # one statement for the notice's deductions
     for physician_id in {e.physician for e in events}:
         await sync_status(physician_id, issued_on, actor)
     return len(events)
