@@ -13,6 +13,7 @@ Photos are named by the SHA-256 of the file kept on the server (the file a ZIP e
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -103,6 +104,14 @@ _FINDING_COLUMNS = (
 _PHOTO_COLUMNS = (Photo.id, Photo.kind, Photo.content_type, Photo.sha256, Photo.storage_key)
 
 
+async def _team(assignment_id: Any) -> list[dict[str, Any]]:
+    return await AssignmentInspector.select(
+        AssignmentInspector.inspector.id,
+        AssignmentInspector.inspector.username,
+        AssignmentInspector.inspector.display_name,
+    ).where(AssignmentInspector.assignment == assignment_id)
+
+
 async def build_record(
     inspection_id: UUID, file_hash: FileHash | None = None, *, file_hashes: FileHashes | None = None
 ) -> dict[str, Any] | None:
@@ -132,11 +141,6 @@ async def build_record(
         .where(Finding.inspection == inspection_id)
         .output(load_json=True)
     )
-    team = await AssignmentInspector.select(
-        AssignmentInspector.inspector.id,
-        AssignmentInspector.inspector.username,
-        AssignmentInspector.inspector.display_name,
-    ).where(AssignmentInspector.assignment == row["assignment"])
     photo_rows = {
         str(p["id"]): p
         for p in await Photo.select(*_PHOTO_COLUMNS).where(Photo.assignment == row["assignment"])
@@ -146,10 +150,17 @@ async def build_record(
     named += [str(s.get("photo_id")) for s in row["signatures"] or []]
     referenced = [photo_rows[i] for i in dict.fromkeys(named) if i in photo_rows]
     if file_hashes is not None:
-        hashes = await file_hashes(referenced)
+        # The files are hashed on a worker thread while the team is read.
+        hashing = asyncio.ensure_future(file_hashes(referenced))
+        try:
+            team = await _team(row["assignment"])
+            hashes = await hashing
+        finally:
+            hashing.cancel()
     else:
         assert file_hash is not None, "build_record needs file_hash or file_hashes"
         hashes = {str(p["id"]): await file_hash(p) for p in referenced}
+        team = await _team(row["assignment"])
 
     def photo(photo_id: str) -> dict[str, Any]:
         p = photo_rows.get(str(photo_id))
