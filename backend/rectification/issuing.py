@@ -56,6 +56,10 @@ async def on_inspection_submitted(
             Inspection.institution.region.as_alias("region"),
             Inspection.assignment.created_by.as_alias("organiser"),
             Inspection.assignment.created_by.region.as_alias("organiser_region"),
+            # The organiser as the notice's 联系人 (see _contact), in the same statement.
+            Inspection.assignment.created_by.display_name.as_alias("organiser_display_name"),
+            Inspection.assignment.created_by.username.as_alias("organiser_username"),
+            Inspection.assignment.created_by.phone.as_alias("organiser_phone"),
         )
         .where(Inspection.id == inspection_id)
         .first()
@@ -141,7 +145,7 @@ async def _create(
     instead of written. Returns the notice, its office and the number of tasks.
     """
     if inspection.get("organiser_region"):
-        office = (await numbering.region_chain(inspection["organiser_region"]))[0]
+        office = await numbering.region_row(inspection["organiser_region"])
     else:
         office = await numbering.issuing_office(inspection["region"], settings.office_level)
     today = deadlines.today_in_china(issue_at)
@@ -149,7 +153,14 @@ async def _create(
     items = {item.id: (section, item) for section, item in checklist.all_items()}
     failed = sorted(failed, key=lambda f: order.get(f["item_id"], len(order)))
     notice_id = uuid.uuid4()
-    contact = await _contact(inspection.get("organiser"))
+    if "organiser_username" in inspection:
+        contact = _contact_text(
+            inspection["organiser_display_name"],
+            inspection["organiser_username"],
+            inspection["organiser_phone"],
+        )
+    else:
+        contact = await _contact(inspection.get("organiser"))
     await RectificationNotice.insert(
         RectificationNotice(
             id=notice_id,
@@ -325,8 +336,15 @@ async def _contact(user_id: UUID | None) -> str:
     )
     if row is None:
         return ""
-    name = row["display_name"] or row["username"]
-    return f"{name}（电话 {row['phone']}）" if row["phone"] else name
+    return _contact_text(row["display_name"], row["username"], row["phone"])
+
+
+def _contact_text(display_name: str | None, username: str | None, phone: str | None) -> str:
+    """The 联系人 line of a user (empty when there is none: no organiser)."""
+    if username is None:
+        return ""
+    name = display_name or username
+    return f"{name}（电话 {phone}）" if phone else name
 
 
 async def count_from(

@@ -58,6 +58,19 @@ async def region_chain(region_id: UUID) -> list[dict[str, Any]]:
     return chain
 
 
+async def region_row(region_id: UUID) -> dict[str, Any]:
+    """One region as :func:`region_chain` gives it (the first of its chain, without the walk)."""
+    row = (
+        await Region.select(
+            Region.id, Region.code, Region.name, Region.parent, Region.office_short_name
+        )
+        .where(Region.id == region_id)
+        .first()
+    )
+    assert row is not None  # a foreign key: the region exists
+    return row
+
+
 async def issuing_office(institution_region: UUID, level: str) -> dict[str, Any]:
     """The region whose office issues and numbers the notice (see the module docstring)."""
     chain = await region_chain(institution_region)

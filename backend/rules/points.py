@@ -32,7 +32,7 @@ from uuid import UUID
 from backend.audit.services import Actor, record, record_many
 from backend.db import write_transaction
 from backend.errors import Conflict
-from backend.inspections.tables import Finding, Inspection
+from backend.inspections.tables import Finding
 from backend.institutions.tables import Physician, PhysicianStatus
 from backend.rectification.deadlines import today_in_china
 from backend.rules.policy import PhysicianPointsPolicy, get_policy
@@ -292,14 +292,13 @@ async def deduct_for_notice(actor: Actor, notice_id: UUID, issued_on: date) -> i
     from backend.rectification.tables import RectificationNotice, RectificationTask
 
     notice = await RectificationNotice.select(
-        RectificationNotice.inspection, RectificationNotice.institution
-    ).where(RectificationNotice.id == notice_id).first()
+        RectificationNotice.inspection, RectificationNotice.institution,
+        RectificationNotice.inspection.submitted_at.as_alias("submitted_at"),
+        RectificationNotice.inspection.checklist.as_alias("checklist"),
+    ).where(RectificationNotice.id == notice_id).first()  # the notice with its inspection's
     if notice is None:
         return 0
-    inspection = await Inspection.select(Inspection.submitted_at, Inspection.checklist).where(
-        Inspection.id == notice["inspection"]
-    ).first()
-    assert inspection is not None
+    inspection = notice
     submitted_on = today_in_china(inspection["submitted_at"]) if inspection["submitted_at"] else issued_on
     checklist = await checklist_model(inspection["checklist"])
     points = {item.id: item.physician_points for _, item in checklist.all_items()}
