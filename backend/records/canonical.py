@@ -156,7 +156,10 @@ async def build_record(
             team = await _team(row["assignment"])
             hashes = await hashing
         finally:
-            hashing.cancel()
+            if not hashing.done():
+                hashing.cancel()
+            elif not hashing.cancelled():
+                hashing.exception()  # retrieved: the team's error, if any, is the one raised
     else:
         assert file_hash is not None, "build_record needs file_hash or file_hashes"
         hashes = {str(p["id"]): await file_hash(p) for p in referenced}
