@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -285,17 +286,29 @@ async def sync_status(physician_id: UUID, on: date, actor: Actor = SYSTEM) -> St
 # ---------------------------------------------------------------- the notice's hooks
 
 
+@cache
+def _notice_columns() -> tuple[Any, ...]:
+    """A notice with its inspection's submission time and checklist (built once: following a
+    foreign key copies tables, costly on every issue)."""
+    from backend.rectification.tables import RectificationNotice
+
+    return (
+        RectificationNotice.inspection,
+        RectificationNotice.institution,
+        RectificationNotice.inspection.submitted_at.as_alias("submitted_at"),
+        RectificationNotice.inspection.checklist.as_alias("checklist"),
+    )
+
+
 async def deduct_for_notice(actor: Actor, notice_id: UUID, issued_on: date) -> int:
     """Record the deductions of an issued notice (inside its issuing transaction): for each task,
     each physician its finding names, the item's ``physician_points``. Returns how many."""
     from backend.inspections.sync import checklist_model
     from backend.rectification.tables import RectificationNotice, RectificationTask
 
-    notice = await RectificationNotice.select(
-        RectificationNotice.inspection, RectificationNotice.institution,
-        RectificationNotice.inspection.submitted_at.as_alias("submitted_at"),
-        RectificationNotice.inspection.checklist.as_alias("checklist"),
-    ).where(RectificationNotice.id == notice_id).first()  # the notice with its inspection's
+    notice = await RectificationNotice.select(*_notice_columns()).where(
+        RectificationNotice.id == notice_id
+    ).first()
     if notice is None:
         return 0
     inspection = notice
