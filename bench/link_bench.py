@@ -37,7 +37,6 @@ import base64
 import io
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -50,7 +49,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.pwa_bench import INIT_SCRIPT, cpu, input_to_paint  # noqa: E402
+from bench.pwa_bench import INIT_SCRIPT, cpu, input_to_paint, write_section  # noqa: E402
 from tests.pwa.conftest import CHROMIUM, CHROMIUM_ARGS, YIBAO, PwaServer, _wait_healthy  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/link_bench.py --write"
@@ -510,18 +509,6 @@ field it is another machine; here its image processing would otherwise take the 
 """
 
 
-def write(section: str) -> Path:
-    path = REPO / "docs" / "benchmarks.md"
-    text = path.read_text(encoding="utf-8")
-    pattern = re.compile(r"^## Field link.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-    return path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
@@ -534,7 +521,7 @@ def main() -> None:
     section = report(results)
     print(section)
     if args.write:
-        print(f"written to {write(section)}")
+        print(f"written to {write_section(section, 'Field link')}")
     print(f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
 
 

@@ -422,10 +422,12 @@ the same after the last change (no change for 150 ms, not counted). The volume t
 """
 
 
-def write(section: str) -> Path:
+def write_section(section: str, heading: str = "PWA") -> Path:
+    """Put ``section`` in docs/benchmarks.md in place of its ``## <heading>`` section (appended
+    when there is none yet)."""
     path = REPO / "docs" / "benchmarks.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## PWA\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^## {re.escape(heading)}\b.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text)
     else:
@@ -447,7 +449,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False, default=str))
     if args.write:
-        print(f"written to {write(section)}")
+        print(f"written to {write_section(section)}")
     print(f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
 
 
