@@ -38,21 +38,6 @@ def _jsonable(value: Any) -> Any:
     return None if value is None else json.loads(json.dumps(value, default=str, ensure_ascii=False))
 
 
-def _event(
-    actor: Actor,
-    action: str,
-    entity_type: str,
-    entity_id: object,
-    before: Any,
-    after: Any,
-    request_id: str | None,
-    key: bytes,
-) -> AuditEvent:
-    return AuditEvent(
-        **_event_values(actor, action, entity_type, entity_id, before, after, request_id, key)
-    )
-
-
 def _event_values(
     actor: Actor,
     action: str,
@@ -103,7 +88,11 @@ async def record(
         request_id: the HTTP request id, when the change came through the API.
     """
     await AuditEvent.insert(
-        _event(actor, action, entity_type, entity_id, before, after, request_id, mac_key())
+        AuditEvent(
+            **_event_values(
+                actor, action, entity_type, entity_id, before, after, request_id, mac_key()
+            )
+        )
     )
 
 
@@ -122,7 +111,9 @@ async def record_many(
     key = mac_key()
     await AuditEvent.insert(
         *[
-            _event(actor, action, entity_type, entity_id, None, after, request_id, key)
+            AuditEvent(
+                **_event_values(actor, action, entity_type, entity_id, None, after, request_id, key)
+            )
             for entity_id, after in events
         ]
     )

@@ -42,9 +42,14 @@ def fresh_jpeg() -> bytes:
 
 
 async def send(
-    client: httpx.AsyncClient, headers: dict[str, str], assignment: dict[str, Any], data: bytes
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    assignment: dict[str, Any],
+    data: bytes,
+    photo_id: str | None = None,
 ) -> tuple[httpx.Response, str, str]:
-    photo_id = str(uuid.uuid4())
+    """Upload ``data`` as an evidence photo (a new id unless ``photo_id``, a retry, is given)."""
+    photo_id = photo_id or str(uuid.uuid4())
     digest = hashlib.sha256(data).hexdigest()
     response = await client.post(
         "/api/photos",
@@ -148,19 +153,7 @@ async def test_a_failing_store_answers_clearly_and_leaves_nothing(
     assert leftovers(digest) == []
 
     # The disk is back: the tablet's retry of the same upload is stored whole.
-    again = await client.post(
-        "/api/photos",
-        data={
-            "id": photo_id,
-            "sha256": digest,
-            "assignment_id": assignment["id"],
-            "inspection_id": assignment["inspection_id"],
-            "kind": "evidence",
-            "item_id": "signage.complaint",
-        },
-        files={"file": ("photo.jpg", data, "image/jpeg")},
-        headers=inspector,
-    )
+    again, _, _ = await send(client, inspector, assignment, data, photo_id=photo_id)
     assert again.status_code == 201, again.text
     shown = await client.get(f"/api/photos/{photo_id}/thumbnail", headers=inspector)
     assert shown.status_code == 200
