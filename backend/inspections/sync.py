@@ -31,7 +31,7 @@ from backend.audit.services import Actor, record_events
 from backend.checklists.schema import Checklist
 from backend.checklists.scoring import Answer, score, validate_answers
 from backend.checklists.tables import ChecklistVersion
-from backend.db import is_sqlite, read_row, run_many, write_transaction
+from backend.db import is_sqlite, read_row, read_rows, run_many, write_transaction
 from backend.errors import NotFound
 from backend.inspections.assignments import visible_assignment
 from backend.inspections.messages import zh_problem
@@ -43,13 +43,8 @@ from backend.inspections.schemas import (
     RecordResult,
 )
 from backend.inspections.tables import (
-    Assignment,
-    AssignmentInspector,
     AssignmentStatus,
-    Finding,
-    Inspection,
     InspectionStatus,
-    Photo,
     PhotoKind,
     WriteOutcome,
 )
@@ -204,6 +199,56 @@ def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _PushedAnswer:
+    """A pushed finding with its answer's content, JSON text and hash (the text is what the
+    history row stores, the hash what recognises a resend)."""
+
+    finding: FindingPush
+    content: dict[str, Any]
+    text: str
+    hash: str
+
+    @classmethod
+    def of(cls, f: FindingPush) -> _PushedAnswer:
+        content = finding_content(f)
+        return cls(f, content, *_json_and_hash(content))
+
+
+_INSPECTION_SQL = "SELECT * FROM inspection WHERE assignment = $1 OR id = $2"
+_INSPECTION_JSON = ("signatures", "score_detail")
+_FINDINGS_SQL = "SELECT * FROM finding WHERE inspection = $1"
+_FINDING_JSON = ("physician_ids", "photo_ids")
+
+
+def _with_json(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows of a raw read with their JSON columns decoded (both engines give them as text)."""
+    for row in rows:
+        for column in columns:
+            if isinstance(row[column], str):
+                row[column] = json.loads(row[column])
+    return rows
+
+
+async def _update_inspection(inspection_id: UUID, values: dict[str, Any]) -> None:
+    """Set columns of an inspection (by name; JSON values as the ORM would send them)."""
+    names = list(values)
+    await run_many(
+        "UPDATE inspection SET {} WHERE id = ${}".format(
+            ", ".join(f"{name} = ${i + 1}" for i, name in enumerate(names)), len(names) + 1
+        ),
+        [
+            tuple(
+                dump_json(values[n])
+                if n in _INSPECTION_JSON and values[n] is not None
+                else values[n]
+                for n in names
+            )
+            + (inspection_id,)
+        ],
+    )
+
+
 def _order_key(updated_at: datetime | None, revision: int, device_id: str) -> tuple[Any, ...]:
     return (updated_at.timestamp() if updated_at else 0.0, revision, device_id)
 
@@ -255,16 +300,24 @@ _PUSHED_ASSIGNMENT_SQL = (
     " WHERE a.id = $1 AND EXISTS (SELECT 1 FROM assignment_inspector t"
     " WHERE t.assignment = a.id AND t.inspector = $2)"
 )
+# On PostgreSQL the same read takes the assignment's row lock: every push for an assignment is
+# serialised, so two tablets of a team pushing at once merge one after the other instead of
+# racing (SQLite's writes are serialised already).
+_PUSHED_ASSIGNMENT_LOCKED_SQL = _PUSHED_ASSIGNMENT_SQL + " FOR UPDATE OF a"
 
 
 async def _pushed_assignment(user: CurrentUser, assignment_id: UUID) -> dict[str, Any] | None:
     """The pushed inspection's assignment if the user may push to it, else None."""
     if user.role == Role.inspector:
-        return await read_row(_PUSHED_ASSIGNMENT_SQL, assignment_id, user.id)
+        sql = _PUSHED_ASSIGNMENT_SQL if is_sqlite() else _PUSHED_ASSIGNMENT_LOCKED_SQL
+        return await read_row(sql, assignment_id, user.id)
     try:
-        return await visible_assignment(user, assignment_id)
+        found = await visible_assignment(user, assignment_id)
     except NotFound:
         return None
+    if not is_sqlite():
+        await read_row("SELECT id FROM assignment WHERE id = $1 FOR UPDATE", assignment_id)
+    return found
 
 
 async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: Checklist) -> None:
@@ -336,6 +389,10 @@ async def _apply(
 ) -> RecordResult:
     received = now()
     events: list[tuple[str, Any, Any]] = []  # this push's audit events, written at once
+    # What depends on the push alone is worked out before the transaction: on SQLite the
+    # transaction holds the process's write lock, which other pushes wait for meanwhile.
+    answers = [_PushedAnswer.of(f) for f in rec.findings]
+    push_hash = _push_hash(rec) if rec.submit else None
 
     async with write_transaction():
         # The reads come inside the transaction too: on SQLite every query outside one opens a
@@ -348,19 +405,9 @@ async def _apply(
             raise Rejected(409, "cancelled", "该检查任务已取消，不能再提交检查记录")
         checklist = await checklist_model(assignment["checklist.id"])
         await _validate(rec, assignment, checklist)
-        if not is_sqlite():
-            # Serialise every push for this assignment: two tablets of a team pushing at once
-            # merge one after the other instead of racing.
-            await (
-                Assignment.select(Assignment.id)
-                .where(Assignment.id == rec.assignment_id)
-                .lock_rows()
-            )
         # The assignment's inspection, and whether the pushed id is taken, in one query.
-        found = (
-            await Inspection.select()
-            .where((Inspection.assignment == rec.assignment_id) | (Inspection.id == rec.id))
-            .output(load_json=True)
+        found = _with_json(
+            await read_rows(_INSPECTION_SQL, rec.assignment_id, rec.id), _INSPECTION_JSON
         )
         inspection = next((r for r in found if r["assignment"] == rec.assignment_id), None)
         if inspection is None and found:
@@ -387,15 +434,17 @@ async def _apply(
             if outcome.created
             else {
                 r["item_id"]: r
-                for r in await Finding.select()
-                .where(Finding.inspection == inspection["id"])
-                .output(load_json=True)
+                for r in _with_json(await read_rows(_FINDINGS_SQL, inspection["id"]), _FINDING_JSON)
             }
         )
         if inspection["status"] == InspectionStatus.submitted.value:
-            return _after_submission(rec, _push_hash(rec), inspection, current)
+            return _after_submission(
+                rec, push_hash or _push_hash(rec), inspection, current, answers
+            )
 
-        await _apply_findings(user, device_id, rec, inspection["id"], current, received, outcome)
+        await _apply_findings(
+            user, device_id, rec, answers, inspection["id"], current, received, outcome
+        )
         changed_fields = await _apply_inspection_fields(rec, inspection, received)
         if not (outcome.created or outcome.applied or outcome.superseded or rec.submit) and (
             _same_fields(changed_fields, inspection)
@@ -413,22 +462,16 @@ async def _apply(
                 revision=inspection["revision"],
             )
         revision = inspection["revision"] + 1
-        await Inspection.update(
-            {Inspection.revision: revision, Inspection.updated_at: received, **changed_fields}
-        ).where(Inspection.id == inspection["id"])
-        inspection = {
-            **inspection,
-            **{column._meta.name: value for column, value in changed_fields.items()},
-            "revision": revision,
-        }
+        await _update_inspection(
+            inspection["id"], {"revision": revision, "updated_at": received, **changed_fields}
+        )
+        inspection = {**inspection, **changed_fields, "revision": revision}
         # (A submission sets the assignment's status itself.)
         if assignment["status"] == AssignmentStatus.planned.value and not rec.submit:
-            await Assignment.update(
-                {
-                    Assignment.status: AssignmentStatus.in_progress.value,
-                    Assignment.updated_at: received,
-                }
-            ).where(Assignment.id == rec.assignment_id)
+            await run_many(
+                "UPDATE assignment SET status = $1, updated_at = $2 WHERE id = $3",
+                [(AssignmentStatus.in_progress.value, received, rec.assignment_id)],
+            )
         # One event for the whole push (how many answers it applied or lost), not one per
         # answer: each answer's own history is in finding_revision.
         events.append(
@@ -450,7 +493,7 @@ async def _apply(
                 user,
                 actor,
                 rec,
-                _push_hash(rec),
+                push_hash or _push_hash(rec),
                 inspection,
                 current,
                 checklist,
@@ -612,6 +655,7 @@ async def _apply_findings(
     user: CurrentUser,
     device_id: str,
     rec: InspectionPush,
+    answers: list[_PushedAnswer],
     inspection_id: UUID,
     current: dict[str, dict[str, Any]],
     received: datetime,
@@ -625,7 +669,15 @@ async def _apply_findings(
     # One query for every id that would be new here: an id already used elsewhere is a conflict.
     new_ids = [f.id for f in rec.findings if f.item not in current]
     taken = (
-        {r["id"] for r in await Finding.select(Finding.id).where(Finding.id.is_in(new_ids))}
+        {
+            r["id"]
+            for r in await read_rows(
+                "SELECT id FROM finding WHERE id IN ({})".format(
+                    ", ".join(f"${i + 1}" for i in range(len(new_ids)))
+                ),
+                *new_ids,
+            )
+        }
         if new_ids
         else set()
     )
@@ -647,9 +699,13 @@ async def _apply_findings(
             }
         )
 
-    for f in rec.findings:
-        content = finding_content(f)
-        content_text, content_hash = _json_and_hash(content)
+    for answer in answers:
+        f, content, content_text, content_hash = (
+            answer.finding,
+            answer.content,
+            answer.text,
+            answer.hash,
+        )
         client_time = min(f.client_updated_at, received)
         cur = current.get(f.item)
         if cur is None:
@@ -711,31 +767,29 @@ async def _apply_inspection_fields(
     rec: InspectionPush, inspection: dict[str, Any], received: datetime
 ) -> dict[Any, Any]:
     """Inspection-level fields follow the same rule (the later edit wins); signatures add up."""
-    changes: dict[Any, Any] = {}
+    changes: dict[str, Any] = {}
     known = {s["photo_id"]: s for s in inspection["signatures"] or []}
     for s in rec.signatures:
         known.setdefault(str(s.photo_id), s.model_dump(mode="json"))
     if len(known) != len(inspection["signatures"] or []):
-        changes[Inspection.signatures] = list(known.values())
+        changes["signatures"] = list(known.values())
     client_time = min(rec.client_updated_at, received)
     if inspection["client_updated_at"] is None or client_time >= inspection["client_updated_at"]:
         changes.update(
             {
-                Inspection.representative_name: rec.representative_name
-                or inspection["representative_name"],
-                Inspection.signature_refused_reason: rec.signature_refused_reason,
-                Inspection.note: rec.note,
-                Inspection.client_updated_at: client_time,
+                "representative_name": rec.representative_name or inspection["representative_name"],
+                "signature_refused_reason": rec.signature_refused_reason,
+                "note": rec.note,
+                "client_updated_at": client_time,
             }
         )
     return changes
 
 
-def _same_fields(changes: dict[Any, Any], inspection: dict[str, Any]) -> bool:
+def _same_fields(changes: dict[str, Any], inspection: dict[str, Any]) -> bool:
     """Whether the field changes a push would make leave the inspection as it is."""
     return all(
-        column is Inspection.client_updated_at or inspection[column._meta.name] == value
-        for column, value in changes.items()
+        name == "client_updated_at" or inspection[name] == value for name, value in changes.items()
     )
 
 
@@ -744,11 +798,12 @@ def _after_submission(
     rec_hash: str,
     inspection: dict[str, Any],
     current: dict[str, dict[str, Any]],
+    answers: list[_PushedAnswer],
 ) -> RecordResult:
     """A push for a submitted inspection: a resend is acknowledged, an edit refused."""
     unchanged_findings = all(
-        f.item in current and current[f.item]["content_hash"] == _hash(finding_content(f))
-        for f in rec.findings
+        a.finding.item in current and current[a.finding.item]["content_hash"] == a.hash
+        for a in answers
     )
     if rec_hash == inspection["submitted_hash"] or (unchanged_findings and not rec.submit):
         return RecordResult(
@@ -815,8 +870,8 @@ async def _submit(
     # screen collects one signature per team member, with their user id).
     team = {
         str(r["inspector"])
-        for r in await AssignmentInspector.select(AssignmentInspector.inspector).where(
-            AssignmentInspector.assignment == rec.assignment_id
+        for r in await read_rows(
+            "SELECT inspector FROM assignment_inspector WHERE assignment = $1", rec.assignment_id
         )
     }
     signed = {
@@ -836,8 +891,8 @@ async def _submit(
 
     uploaded = {
         str(r["id"]): r
-        for r in await Photo.select(Photo.id, Photo.kind, Photo.item_id).where(
-            Photo.assignment == rec.assignment_id
+        for r in await read_rows(
+            "SELECT id, kind, item_id FROM photo WHERE assignment = $1", rec.assignment_id
         )
     }
     missing: list[str] = []
@@ -869,22 +924,22 @@ async def _submit(
 
     result = score(checklist, answers)
     detail = result.to_dict()
-    await Inspection.update(
+    await _update_inspection(
+        inspection_id,
         {
-            Inspection.status: InspectionStatus.submitted.value,
-            Inspection.submitted_at: received,
-            Inspection.submitted_by: user.id,
-            Inspection.submitted_hash: rec_hash,
-            Inspection.score_total: Decimal(str(result.total))
-            if result.total is not None
-            else None,
-            Inspection.grade: result.grade,
-            Inspection.score_detail: detail,
-        }
-    ).where(Inspection.id == inspection_id)
-    await Assignment.update(
-        {Assignment.status: AssignmentStatus.done.value, Assignment.updated_at: received}
-    ).where(Assignment.id == rec.assignment_id)
+            "status": InspectionStatus.submitted.value,
+            "submitted_at": received,
+            "submitted_by": user.id,
+            "submitted_hash": rec_hash,
+            "score_total": Decimal(str(result.total)) if result.total is not None else None,
+            "grade": result.grade,
+            "score_detail": detail,
+        },
+    )
+    await run_many(
+        "UPDATE assignment SET status = $1, updated_at = $2 WHERE id = $3",
+        [(AssignmentStatus.done.value, received, rec.assignment_id)],
+    )
     events.append(
         (
             "inspection.submit",
