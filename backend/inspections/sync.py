@@ -108,16 +108,18 @@ def _push_hash(rec: InspectionPush) -> str:
     return _hash(rec.model_dump(mode="json"))
 
 
+# json.dumps with these options would build a new encoder at every call (dozens per push).
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
+
 def _json_and_hash(data: Any) -> tuple[str, str]:
     """The JSON text :func:`_hash` hashes, and the hash (the text is also what is stored)."""
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    text = _CANONICAL_JSON.encode(data)
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
 def _hash(data: Any) -> str:
-    return hashlib.sha256(
-        json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()
-    ).hexdigest()
+    return hashlib.sha256(_CANONICAL_JSON.encode(data).encode()).hexdigest()
 
 
 def named_physicians(f: FindingPush | dict[str, Any]) -> list[str]:
