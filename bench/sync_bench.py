@@ -15,7 +15,10 @@ Litestar app on the same machine, then measures with concurrent HTTP clients:
   photos: scoring, the rectification notice and the sealed record in the same transaction);
 - the limit of each push: the bare Litestar app echoing the same JSON body (HTTP + JSON only)
   plus the same rows (the inspection, its findings, their history rows and the push's audit
-  events, copied from what the push stored) written straight into the same tables with
+  events, copied from what the push stored; for a submission also its notice with its number,
+  tasks and their timeline events, the sealed record and the tallies, which the app's own tally
+  statements add up; the narrower limit without them is printed beside) written straight into
+  the same tables with
   ``sqlite3`` / ``asyncpg``, one transaction per push, with the app's durability settings
   (SQLite: WAL and the default ``synchronous``; PostgreSQL: the default commit), the best of
   three rounds (the database's own noise only inflates the limit). The ratio is
@@ -238,7 +241,7 @@ class RawDb:
                 if columns:
                     self.db.executemany(self._insert_sql(table, columns), rows)
                 else:
-                    self.db.execute(table.replace("$1", "?").replace("$2", "?"), rows[0])
+                    self.db.execute(re.sub(r"\$\d+", "?", table), rows[0])
             self.db.execute("COMMIT")
 
     async def bulk(self, table: str, columns: list[str], rows: list[tuple]) -> None:
@@ -252,15 +255,26 @@ class RawDb:
 
 
 class Template:
-    """The rows one stored push wrote, to be copied for new inspections of new assignments."""
+    """The rows one stored push wrote, to be copied for new inspections of new assignments.
+
+    For a submission (``with_submission``) also what submitting wrote besides: the notice and
+    its number (the counter), its tasks and their timeline events, the sealed record and the
+    看板 tallies (the app's own four tally statements, run raw on the copied rows)."""
 
     def __init__(self, raw: RawDb, inspection: dict, assignment: dict, findings: list[dict],
                  revisions: list[dict], events: list[dict]) -> None:
         self.raw, self.inspection, self.assignment = raw, inspection, assignment
         self.findings, self.revisions, self.events = findings, revisions, events
+        self.notice: dict | None = None
+        self.tasks: list[dict] = []
+        self.task_events: list[dict] = []
+        self.seals: list[dict] = []
+        self.tally_sql: list[str] = []
+        self.copies = 0
 
     @classmethod
-    async def of(cls, raw: RawDb, inspection_id: str, events_per_push: int) -> Template:
+    async def of(cls, raw: RawDb, inspection_id: str, events_per_push: int,
+                 tally_sql: list[str] | None = None) -> Template:
         key: Any = uuid.UUID(inspection_id) if raw.pg_url else inspection_id
         inspection = (await raw.rows("SELECT * FROM inspection WHERE id = $1", key))[0]
         assignment = (await raw.rows("SELECT * FROM assignment WHERE id = $1", inspection["assignment"]))[0]
@@ -272,7 +286,24 @@ class Template:
         for e in events:
             for column in ("id", "seq", "prev_hash", "hash"):
                 e.pop(column, None)
-        return cls(raw, inspection, assignment, findings, revisions, events)
+        template = cls(raw, inspection, assignment, findings, revisions, events)
+        if tally_sql is not None:
+            await template._submission_rows(key, tally_sql)
+        return template
+
+    async def _submission_rows(self, key: Any, tally_sql: list[str]) -> None:
+        notices = await self.raw.rows("SELECT * FROM rectification_notice WHERE inspection = $1", key)
+        self.notice = notices[0] if notices else None
+        if self.notice:
+            self.tasks = await self.raw.rows("SELECT * FROM rectification_task WHERE notice = $1", self.notice["id"])
+            self.task_events = await self.raw.rows("SELECT * FROM rectification_event WHERE notice = $1",
+                                                   self.notice["id"])
+            for e in self.task_events:
+                e.pop("id")
+        self.seals = await self.raw.rows("SELECT * FROM record_seal WHERE inspection = $1", key)
+        for seal in self.seals:
+            seal.pop("id")
+        self.tally_sql = tally_sql
 
     def _id(self) -> Any:
         return uuid.uuid4() if self.raw.pg_url else str(uuid.uuid4())
@@ -288,20 +319,46 @@ class Template:
         events = [{**e, "entity_id": str(inspection["id"])} for e in self.events]
         return inspection, findings, revisions, events
 
+    def submission_writes(self, inspection: dict, findings: list[dict]) -> list[tuple[str, list[str], list[tuple]]]:
+        """What submitting ``inspection`` writes besides its own rows, as :meth:`RawDb.transaction`
+        takes them (nothing for a draft's template)."""
+        writes: list[tuple[str, list[str], list[tuple]]] = []
+        if self.notice:
+            self.copies += 1
+            notice = {**self.notice, "id": self._id(), "inspection": inspection["id"],
+                      "verify_nonce": uuid.uuid4().hex}
+            if notice["number"]:  # numbers are unique: a copy takes a number of its own
+                notice.update(seq=1_000_000 + self.copies, number=f"{notice['number']}-{self.copies}")
+                writes.append(("UPDATE rectification_counter SET last = last + 1 WHERE office = $1 AND year = $2",
+                               [], [(notice["office"], notice["year"])]))
+            finding_by_item = {f["item_id"]: f["id"] for f in findings}
+            tasks = [{**t, "id": self._id(), "notice": notice["id"], "finding": finding_by_item[t["item_id"]]}
+                     for t in self.tasks]
+            task_ids = {old["id"]: new["id"] for old, new in zip(self.tasks, tasks, strict=True)}
+            events = [{**e, "notice": notice["id"], "task": task_ids.get(e["task"])} for e in self.task_events]
+            writes += [("rectification_notice", *table_rows([notice]))]
+            writes += [("rectification_task", *table_rows(tasks))] if tasks else []
+            writes += [("rectification_event", *table_rows(events))] if events else []
+        if self.seals:
+            writes.append(("record_seal", *table_rows([{**s, "inspection": inspection["id"]} for s in self.seals])))
+        writes += [(sql, [], [(inspection["id"],)]) for sql in self.tally_sql]
+        return writes
+
 
 def table_rows(rows: list[dict]) -> tuple[list[str], list[tuple]]:
     columns = list(rows[0])
     return columns, [tuple(r[c] for c in columns) for r in rows]
 
 
-async def raw_pushes(template: Template, count: int, rounds: int = 3) -> float:
+async def raw_pushes(template: Template, count: int, rounds: int = 3, full: bool = True) -> float:
     """Write ``count`` pushes' rows straight into the tables, one transaction each, in
-    ``rounds`` rounds; pushes/s of the best round (the limit: what the database can do)."""
+    ``rounds`` rounds; pushes/s of the best round (the limit: what the database can do).
+    ``full=False`` leaves out what a submission writes besides the inspection's own rows."""
     per_round = max(1, count // rounds)
-    return max([await _raw_round(template, per_round) for _ in range(rounds)])
+    return max([await _raw_round(template, per_round, full) for _ in range(rounds)])
 
 
-async def _raw_round(template: Template, count: int) -> float:
+async def _raw_round(template: Template, count: int, full: bool) -> float:
     raw = template.raw
     assignments = template.assignments(count)
     await raw.bulk("assignment", *table_rows(assignments))
@@ -314,6 +371,7 @@ async def _raw_round(template: Template, count: int) -> float:
             ("finding_revision", *table_rows(revisions)),
             ("audit_event", *table_rows(events)),
             ("UPDATE assignment SET status = $1 WHERE id = $2", [], [("in_progress", assignment["id"])]),
+            *(template.submission_writes(inspection, findings) if full else []),
         ])
     return count / (time.perf_counter() - start)
 
@@ -431,6 +489,15 @@ class Bench:
         return self.record(assignment_id, self.items, submit=True, photos=photos, signatures=signatures,
                            inspection_id=inspection_id)
 
+    def tally_sql(self) -> list[str]:
+        """The app's statements adding a submitted inspection to the 看板 tallies (``$1``: its
+        id), for this engine: the raw limit of a submission runs them too."""
+        out = subprocess.run(
+            [sys.executable, "-c", "import json; from backend.tracking.tally import _submission_sql; "
+             "print(json.dumps(_submission_sql()))"],
+            env=self.env, capture_output=True, text=True, check=True, cwd=ROOT).stdout
+        return json.loads(out)
+
     def seal_audit(self) -> tuple[int, float]:
         """Run `yibao audit seal`; returns the events it chained and its sealing time (seconds)."""
         out = subprocess.run([YIBAO, "audit", "seal"], env=self.env, capture_output=True, text=True,
@@ -520,9 +587,11 @@ class Bench:
         per_submit_events = (events_after - events_draft) / args.n_submit
 
         draft_template = await Template.of(self.raw, drafts[-1]["id"], round(per_draft_events))
-        submit_template = await Template.of(self.raw, submissions[-1]["id"], round(per_submit_events))
+        submit_template = await Template.of(self.raw, submissions[-1]["id"], round(per_submit_events),
+                                            self.tally_sql())
         raw_draft = await raw_pushes(draft_template, n)
         raw_submit = await raw_pushes(submit_template, args.n_submit)
+        raw_submit_own = await raw_pushes(submit_template, args.n_submit, full=False)
 
         curve_rows = []
         stored = await self.raw.count("finding")
@@ -551,7 +620,7 @@ class Bench:
                 crowd_result = await measure(client, posts(push_url, crowd, self.inspector), 16)
             stored = await self._count_after_restart()
 
-        self.report(results, raw_draft, raw_submit, chain_events, chain_seconds, per_draft_events,
+        self.report(results, raw_draft, (raw_submit, raw_submit_own), chain_events, chain_seconds, per_draft_events,
                     per_submit_events, curve_rows, (crowd_result, crowd_echo), stored,
                     len(json.dumps(bodies(drafts[:1])[0])), len(json.dumps(bodies(submissions[:1])[0])))
 
@@ -559,7 +628,8 @@ class Bench:
         await self.raw.open()
         return await self.raw.count("finding")
 
-    def report(self, results: dict, raw_draft: float, raw_submit: float, chain_events: int, chain_seconds: float,
+    def report(self, results: dict, raw_draft: float, raw_submits: tuple[float, float], chain_events: int,
+               chain_seconds: float,
                per_draft_events: float, per_submit_events: float, curve_rows: list, crowds: tuple,
                stored: int, draft_size: int, submit_size: int) -> None:
         args = self.args
@@ -583,13 +653,18 @@ class Bench:
         line("bare Litestar echo, draft body", results["echo_draft"], None, None)
         line("bare Litestar echo, submission body", results["echo_submit"], None, None)
         print(f"| raw rows of a draft push, one transaction (no HTTP) | {raw_draft:.0f} | | | {1000 / raw_draft:.2f} | | | |")
-        print(f"| raw rows of a submission push, one transaction (no HTTP) | {raw_submit:.0f} | | | "
-              f"{1000 / raw_submit:.2f} | | | |")
+        raw_submit, raw_submit_own = raw_submits
+        print(f"| raw rows of a submission push, one transaction (no HTTP): all of them (notice, tasks, "
+              f"their events, sealed record, tallies included) | {raw_submit:.0f} | | | {1000 / raw_submit:.2f} | | | |")
+        print(f"| raw rows of a submission push: the inspection's own only (inspection, findings, history, "
+              f"audit events) | {raw_submit_own:.0f} | | | {1000 / raw_submit_own:.2f} | | | |")
         line(f"POST /api/sync, draft, new inspection ({DRAFT_FINDINGS} findings)", results["draft"],
              results["echo_draft"], raw_draft)
         line("POST /api/sync, the same draft again (unchanged)", results["resend"], results["echo_draft"], raw_draft)
         line(f"POST /api/sync, submission ({len(self.items)} findings: scoring, notice, seal)", results["submit"],
              results["echo_submit"], raw_submit)
+        line("the same submissions against the limit of the inspection's own rows only", results["submit"],
+             results["echo_submit"], raw_submit_own)
         pushes = args.n + args.n_submit
         per_push_ms = chain_seconds * 1000 / pushes
         mean_cost = (args.n * 1000 / results["draft"]["rps"] + args.n_submit * 1000 / results["submit"]["rps"]) / pushes
