@@ -236,12 +236,19 @@ def is_connection_lost(exc: BaseException) -> bool:
     return False
 
 
+_engine: Engine | None = None
+
+
 def engine() -> Engine:
-    """The configured engine."""
-    found = engine_finder()
-    if found is None:  # pragma: no cover - only when PICCOLO_CONF is broken
-        raise RuntimeError("no Piccolo engine configured")
-    return found
+    """The configured engine (found once: Piccolo binds its tables to it at import, so it is
+    the process's engine for good; finding it costs more than a push's queries build)."""
+    global _engine
+    if _engine is None:
+        found = engine_finder()
+        if found is None:  # pragma: no cover - only when PICCOLO_CONF is broken
+            raise RuntimeError("no Piccolo engine configured")
+        _engine = found
+    return _engine
 
 
 def is_sqlite() -> bool:

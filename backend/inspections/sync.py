@@ -336,8 +336,10 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
             f"{rec.checklist_version} 版。请同步后按任务的检查表版本填写。",
         )
     items, titles = _items_and_titles(checklist)
+    # Built without validating again: the push's schema checked the same fields, and the
+    # stored rows were written from such pushes (60 validations cost more than the rest).
     answers = [
-        Answer(
+        Answer.model_construct(
             item=f.item,
             result=f.result,
             occurrences=f.occurrences,
@@ -447,7 +449,10 @@ async def _apply(
         await _apply_findings(
             user, device_id, rec, answers, inspection["id"], current, received, outcome
         )
-        changed_fields = await _apply_inspection_fields(rec, inspection, received)
+        # A new inspection was stored with its fields and revision 1 already.
+        changed_fields = (
+            {} if outcome.created else await _apply_inspection_fields(rec, inspection, received)
+        )
         if not (outcome.created or outcome.applied or outcome.superseded or rec.submit) and (
             _same_fields(changed_fields, inspection)
         ):
@@ -463,11 +468,13 @@ async def _apply(
                 inspection_status=inspection["status"],
                 revision=inspection["revision"],
             )
-        revision = inspection["revision"] + 1
-        await _update_inspection(
-            inspection["id"], {"revision": revision, "updated_at": received, **changed_fields}
-        )
-        inspection = {**inspection, **changed_fields, "revision": revision}
+        revision = inspection["revision"]
+        if not outcome.created:
+            revision += 1
+            await _update_inspection(
+                inspection["id"], {"revision": revision, "updated_at": received, **changed_fields}
+            )
+            inspection = {**inspection, **changed_fields, "revision": revision}
         # (A submission sets the assignment's status itself.)
         if assignment["status"] == AssignmentStatus.planned.value and not rec.submit:
             await run_many(
@@ -543,7 +550,8 @@ async def _create(
     assignment: dict[str, Any],
     received: datetime,
 ) -> dict[str, Any]:
-    """Store a new, empty draft inspection; returns its row as a select would."""
+    """Store a new draft inspection with the push's fields, at revision 1 (the push's own);
+    returns its row as a select would."""
     row: dict[str, Any] = {
         "id": rec.id,
         "assignment": rec.assignment_id,
@@ -569,6 +577,8 @@ async def _create(
         "created_at": received,
         "updated_at": received,
     }
+    row.update(await _apply_inspection_fields(rec, row, received))
+    row["revision"] = 1
     columns = [c for c in row if c != "score_detail"]
     await run_many(
         "INSERT INTO inspection ({}) VALUES ({})".format(
@@ -848,7 +858,7 @@ async def _submit(
     inspection_id = inspection["id"]
     findings = list(current.values())
     answers = [
-        Answer(
+        Answer.model_construct(
             item=f["item_id"],
             result=f["result"],
             occurrences=f["occurrences"],
