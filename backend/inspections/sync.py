@@ -336,10 +336,8 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
             f"{rec.checklist_version} 版。请同步后按任务的检查表版本填写。",
         )
     items, titles = _items_and_titles(checklist)
-    # Built without validating again: the push's schema checked the same fields, and the
-    # stored rows were written from such pushes (60 validations cost more than the rest).
     answers = [
-        Answer.model_construct(
+        Answer(
             item=f.item,
             result=f.result,
             occurrences=f.occurrences,
@@ -858,7 +856,7 @@ async def _submit(
     inspection_id = inspection["id"]
     findings = list(current.values())
     answers = [
-        Answer.model_construct(
+        Answer(
             item=f["item_id"],
             result=f["result"],
             occurrences=f["occurrences"],
