@@ -22,11 +22,11 @@ import uuid
 from typing import Any
 from uuid import UUID
 
+from backend.db import read_rows
 from backend.institutions.tables import Region
-from backend.rectification.tables import NoticeCounter
 
 _NEXT_SQL = (
-    "INSERT INTO rectification_counter (id, office, year, last) VALUES ({}, {}, {}, 1) "
+    "INSERT INTO rectification_counter (id, office, year, last) VALUES ($1, $2, $3, 1) "
     "ON CONFLICT (office, year) DO UPDATE SET last = rectification_counter.last + 1 "
     "RETURNING last"
 )
@@ -84,5 +84,7 @@ def bureau_name(office: dict[str, Any]) -> str:
 
 async def next_seq(office_id: UUID, year: int) -> int:
     """Take the next number of an office and year. Call it inside the issuing transaction."""
-    rows = await NoticeCounter.raw(_NEXT_SQL, str(uuid.uuid4()), str(office_id), year)
+    # Straight on the transaction's connection: the statement is fixed, and the ORM's Raw
+    # costs more than running it.
+    rows = await read_rows(_NEXT_SQL, uuid.uuid4(), office_id, year)
     return int(rows[0]["last"])
