@@ -8,31 +8,34 @@ issued (for a draft: when it is confirmed), counted from that day in China.
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import date, datetime
-from functools import cache
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
+
+from piccolo.table import Table
+from piccolo.utils.encoding import dump_json
 
 from backend.accounts.auth import CurrentUser, now
 from backend.accounts.tables import User
 from backend.audit.services import Actor, record, record_events
 from backend.checklists.schema import Checklist
-from backend.db import write_transaction
+from backend.db import read_rows, run_many, write_transaction
 from backend.errors import Conflict, InvalidInput
-from backend.inspections.tables import Finding, FindingResult, Inspection
+from backend.inspections.tables import FindingResult
 from backend.institutions.tables import Region
 from backend.rectification import deadlines, holidays, numbering, verification
 from backend.rectification.access import visible_notice
 from backend.rectification.config import RectificationSettings
-from backend.rectification.events import SYSTEM, EventActor, add_event
+from backend.rectification.events import SYSTEM, EventActor, add_event, add_events, event_values
 from backend.rectification.notify import Notification, notify
 from backend.rectification.reinspection import apply_reinspection
 from backend.rectification.tables import (
     NoticeStatus,
     RectificationNotice,
     RectificationTask,
-    Reinspection,
+    TaskStatus,
 )
 
 
@@ -49,26 +52,25 @@ async def on_inspection_submitted(
         The new notice row, or None when there was nothing to put on one.
     """
     settings = RectificationSettings.from_env()
-    inspection = (
-        await Inspection.select(*_inspection_columns())
-        .where(Inspection.id == inspection_id)
-        .first()
-    )
-    assert inspection is not None
-    findings = await Finding.select(
-        Finding.id, Finding.item_id, Finding.result, Finding.amount
-    ).where(Finding.inspection == inspection_id)
-    event_actor = await EventActor.by_id(user_id)
+    # Every submission takes this path: its reads are raw statements on the transaction's
+    # connection (the ORM's statement building costs more than running them).
+    rows = await read_rows(_SUBMISSION_SQL, user_id, inspection_id)
+    assert rows
+    inspection = rows[0]
+    findings = await read_rows(_FINDINGS_SQL, inspection_id)
+    if user_id is None or inspection["actor_username"] is None:
+        event_actor = SYSTEM
+    else:
+        event_actor = EventActor(
+            id=user_id,
+            name=inspection["actor_display_name"] or inspection["actor_username"],
+            role=inspection["actor_role"],
+        )
     messages: list[Notification] = []
     handled: set[str] = set()
-    link = (
-        await Reinspection.select(Reinspection.notice)
-        .where(Reinspection.assignment == inspection["assignment"])
-        .first()
-    )
-    if link is not None:
+    if inspection["reinspection_notice"] is not None:
         handled, messages = await apply_reinspection(
-            actor, event_actor, link["notice"], findings, submitted_at
+            actor, event_actor, inspection["reinspection_notice"], findings, submitted_at
         )
 
     failed = [
@@ -80,45 +82,65 @@ async def on_inspection_submitted(
     if failed:
         auto = await _issues_at_once(inspection["region"], settings)
         calendar = await holidays.current()
+        if inspection["organiser_region"]:
+            office = {key: inspection[f"office_{key}"] for key in _REGION_KEYS}
+        else:
+            office = await numbering.issuing_office(inspection["region"], settings.office_level)
+        # Issued at once, the deadlines are counted from the issue day, as _issue would count
+        # them again.
+        notice, tasks = _draft(
+            inspection, checklist, failed, settings, calendar, office,
+            issue_at=submitted_at if auto else None,
+        )  # fmt: skip
         if auto:
-            # Issued in this transaction: the deadlines are counted once, from the issue day,
-            # and the draft's audit event is written with the issue's.
-            pending: list[tuple[str, Any, Any]] = []
-            draft, office, count = await _create(
-                actor, event_actor, inspection, checklist, failed, settings, calendar,
-                issue_at=submitted_at, pending=pending,
-            )  # fmt: skip
-            notice, message = await _issue(
-                draft, actor, None, settings, submitted_at,
-                calendar=calendar, office=office, task_count=count, pending=pending,
+            message = await _issue_new(
+                notice, tasks, failed, inspection, actor, event_actor, settings, calendar,
+                office, submitted_at,
             )  # fmt: skip
             messages.append(message)
         else:
-            notice, _, _ = await _create(
-                actor, event_actor, inspection, checklist, failed, settings, calendar
+            await _insert(notice, tasks)
+            await add_events(
+                [event_values(notice["id"], "drafted", event_actor, text=f"共 {len(tasks)} 个问题")]
             )
+            await record(
+                actor, "rectification_notice.create", "rectification_notice", notice["id"],
+                after=_created(inspection, office, tasks, settings),
+            )  # fmt: skip
     # Inside the submission's transaction, which commits right after: see notify.py.
     for message in messages:
         await notify(message)
     return notice
 
 
-@cache
-def _inspection_columns() -> tuple[Any, ...]:
-    """What a submission's notice needs of its inspection, with its institution's region and its
-    organiser (built once: following foreign keys copies tables, costly on every submission)."""
-    return (
-        Inspection.id,
-        Inspection.assignment,
-        Inspection.institution,
-        Inspection.institution.region.as_alias("region"),
-        Inspection.assignment.created_by.as_alias("organiser"),
-        Inspection.assignment.created_by.region.as_alias("organiser_region"),
-        # The organiser as the notice's 联系人 (see _contact), in the same statement.
-        Inspection.assignment.created_by.display_name.as_alias("organiser_display_name"),
-        Inspection.assignment.created_by.username.as_alias("organiser_username"),
-        Inspection.assignment.created_by.phone.as_alias("organiser_phone"),
-    )
+_REGION_KEYS = ("id", "code", "name", "parent", "office_short_name")
+
+# What a submission's notice needs of its inspection, in one statement: its institution's
+# region, its organiser (the notice's 联系人, see _contact) and the organiser's region (the
+# issuing office, as numbering.region_row gives it), the submitting user (the history's actor,
+# as EventActor.by_id reads them) and the notice a re-inspection verifies. Parameters: the user,
+# the inspection.
+_SUBMISSION_SQL = (
+    "SELECT i.id, i.assignment, i.institution, i.checklist, i.submitted_at,"
+    " inst.region AS region, a.created_by AS organiser, org.region AS organiser_region,"
+    " org.display_name AS organiser_display_name, org.username AS organiser_username,"
+    " org.phone AS organiser_phone,"
+    + "".join(f" o.{key} AS office_{key}," for key in _REGION_KEYS)
+    + " me.display_name AS actor_display_name, me.username AS actor_username,"
+    " me.role AS actor_role, ri.notice AS reinspection_notice"
+    " FROM inspection i"
+    " JOIN institution inst ON inst.id = i.institution"
+    " JOIN assignment a ON a.id = i.assignment"
+    " LEFT JOIN app_user org ON org.id = a.created_by"
+    " LEFT JOIN region o ON o.id = org.region"
+    " LEFT JOIN app_user me ON me.id = $1"
+    " LEFT JOIN rectification_reinspection ri ON ri.assignment = i.assignment"
+    " WHERE i.id = $2"
+)
+_FINDINGS_SQL = (
+    "SELECT id, item_id, result, amount, physician, physician_ids FROM finding"
+    " WHERE inspection = $1"
+)
 
 
 async def _issues_at_once(region: UUID, settings: RectificationSettings) -> bool:
@@ -129,191 +151,304 @@ async def _issues_at_once(region: UUID, settings: RectificationSettings) -> bool
     return settings.mode_for([r["code"] for r in chain]) == "auto"
 
 
-async def _create(
-    actor: Actor,
-    event_actor: EventActor,
+def _draft(
     inspection: dict[str, Any],
     checklist: Checklist,
     failed: list[dict[str, Any]],
     settings: RectificationSettings,
     calendar: holidays.WorkCalendar,
+    office: dict[str, Any],
     *,
     issue_at: datetime | None = None,
-    pending: list[tuple[str, Any, Any]] | None = None,
-) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """The notice as a draft with its tasks (deadlines provisional until it is issued).
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The notice as a draft and its tasks (deadlines provisional until it is issued), as rows
+    of every column, the defaults the ORM would give included: what is stored, and the row a
+    read would give back.
 
     The issuing office is the bureau that organised the inspection (the region of the
     supervisor who planned it: a county team's notice is the county bureau's); an assignment
     planned by no regional supervisor falls back to ``YIBAO_NOTICE_OFFICE``.
 
     With ``issue_at`` (issued at once, in this transaction) the deadlines are counted from that
-    day, as :func:`_issue` would count them again, and the notice is not read back: the row
-    returned holds what ``_issue`` needs. With ``pending`` the audit event is appended to it
-    instead of written. Returns the notice, its office and the number of tasks.
+    day, and the tasks' ``updated_at`` is that time, as the issue's count of the deadlines
+    leaves it.
     """
-    if inspection.get("organiser_region"):
-        office = await numbering.region_row(inspection["organiser_region"])
-    else:
-        office = await numbering.issuing_office(inspection["region"], settings.office_level)
     today = deadlines.today_in_china(issue_at)
     order = {item.id: n for n, (_, item) in enumerate(checklist.all_items())}
     items = {item.id: (section, item) for section, item in checklist.all_items()}
     failed = sorted(failed, key=lambda f: order.get(f["item_id"], len(order)))
     notice_id = uuid.uuid4()
-    if "organiser_username" in inspection:
-        contact = _contact_text(
+    at = datetime.now(UTC)
+    notice = {
+        "id": notice_id,
+        "inspection": inspection["id"],
+        "institution": inspection["institution"],
+        "office": office["id"],
+        "year": None,
+        "seq": None,
+        "number": None,
+        "status": NoticeStatus.draft.value,
+        "issued_at": None,
+        "objection_deadline": None,
+        "verify_nonce": None,
+        "deadline_basis": settings.deadline_basis,
+        "issued_by": None,
+        "served_on": None,
+        "service_method": "",
+        "objection_provisional": False,
+        "contact": _contact_text(
             inspection["organiser_display_name"],
             inspection["organiser_username"],
             inspection["organiser_phone"],
-        )
-    else:
-        contact = await _contact(inspection.get("organiser"))
-    await RectificationNotice.insert(
-        RectificationNotice(
-            id=notice_id,
-            inspection=inspection["id"],
-            institution=inspection["institution"],
-            office=office["id"],
-            status=NoticeStatus.draft.value,
-            deadline_basis=settings.deadline_basis,
-            contact=contact,
-        )
-    )
+        ),
+        "closed_at": None,
+        "created_at": at,
+        "updated_at": at,
+    }
     tasks = []
     for seq, finding in enumerate(failed, start=1):
         section, item = items[finding["item_id"]]
         basis = item.deadline_basis or settings.deadline_basis
         due = deadlines.due(today, item.deadline_days, basis, calendar)
-        task = RectificationTask(
-            notice=notice_id,
-            finding=finding["id"],
-            item_id=item.id,
-            seq=seq,
-            section_title=section.title[:128],
-            item_text=item.text,
-            fail_when=item.fail_when,
-            basis=item.basis,
-            # The item's own wording of what to do; otherwise the reverse of its failure.
-            required_action=item.action or f"针对“{item.fail_when}”的问题进行整改",
-            deadline_days=item.deadline_days,
-            deadline=due.day,
-            deadline_basis=basis,
-            deadline_provisional=due.provisional,
-            amount=finding.get("amount") if getattr(item, "monetary", False) else None,
-            fraud=bool(getattr(item, "fraud", False)),
+        tasks.append(
+            {
+                "id": uuid.uuid4(),
+                "notice": notice_id,
+                "finding": finding["id"],
+                "item_id": item.id,
+                "seq": seq,
+                "section_title": section.title[:128],
+                "item_text": item.text,
+                "fail_when": item.fail_when,
+                "basis": item.basis,
+                # The item's own wording of what to do; otherwise the reverse of its failure.
+                "required_action": item.action or f"针对“{item.fail_when}”的问题进行整改",
+                "deadline_days": item.deadline_days,
+                "deadline": due.day,
+                "deadline_basis": basis,
+                "deadline_provisional": due.provisional,
+                "amount": finding.get("amount") if getattr(item, "monetary", False) else None,
+                "fraud": bool(getattr(item, "fraud", False)),
+                "status": TaskStatus.open.value,
+                "answer": "",
+                "answer_photo_ids": [],
+                "answered_at": None,
+                "answered_by": None,
+                "reviewed_at": None,
+                "reviewed_by": None,
+                "review_comment": "",
+                "overdue_notified_at": None,
+                "created_at": at,
+                "updated_at": at if issue_at is None else issue_at,
+            }
         )
-        if issue_at is not None:
-            task.updated_at = issue_at  # as the issue's count of the deadlines leaves it
-        tasks.append(task)
-    await RectificationTask.insert(*tasks)
-    await add_event(notice_id, "drafted", event_actor, text=f"共 {len(tasks)} 个问题")
-    created = {
+    return notice, tasks
+
+
+async def _insert(notice: dict[str, Any], tasks: list[dict[str, Any]]) -> None:
+    """Write a notice and its tasks (from :func:`_draft`), the tasks in one statement. The task
+    tally's triggers fire on these rows as on the ORM's."""
+    await run_many(_INSERT_NOTICE, [tuple(notice[c] for c in _NOTICE_COLUMNS)])
+    await run_many(
+        _INSERT_TASK,
+        [tuple(dump_json(t[c]) if c in _TASK_JSON else t[c] for c in _TASK_COLUMNS) for t in tasks],
+    )
+
+
+def _insert_sql(table: type[Table]) -> tuple[tuple[str, ...], str]:
+    columns = tuple(c._meta.db_column_name for c in table._meta.columns)
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        table._meta.tablename,
+        ", ".join(f'"{c}"' for c in columns),
+        ", ".join(f"${i + 1}" for i in range(len(columns))),
+    )
+    return columns, sql
+
+
+_NOTICE_COLUMNS, _INSERT_NOTICE = _insert_sql(RectificationNotice)
+_TASK_COLUMNS, _INSERT_TASK = _insert_sql(RectificationTask)
+_TASK_JSON = ("answer_photo_ids",)  # sent as text, as the ORM sends JSON
+
+
+def _created(
+    inspection: dict[str, Any],
+    office: dict[str, Any],
+    tasks: list[dict[str, Any]],
+    settings: RectificationSettings,
+) -> dict[str, Any]:
+    """The audit event's ``after`` of a notice made (draft)."""
+    return {
         "inspection": str(inspection["id"]),
         "office": office["office_short_name"],
-        "items": [t.item_id for t in tasks],
+        "items": [t["item_id"] for t in tasks],
         "mode": settings.notice_mode,
     }
-    if pending is not None:
-        pending.append(("rectification_notice.create", None, created))
-    else:
-        await record(
-            actor, "rectification_notice.create", "rectification_notice", notice_id, after=created
-        )
-    if issue_at is not None:
-        row: dict[str, Any] | None = {
-            "id": notice_id,
-            "office": office["id"],
-            "status": NoticeStatus.draft.value,
-            "contact": contact,
-        }
-    else:
-        row = await RectificationNotice.select().where(RectificationNotice.id == notice_id).first()
-    assert row is not None
-    return row, office, len(tasks)
+
+
+def _issued_values(
+    settings: RectificationSettings,
+    at: datetime,
+    today: date,
+    seq: int,
+    number: str,
+    objection: deadlines.Due,
+    issued_by: UUID | None,
+) -> dict[str, Any]:
+    """The columns an issue sets on its notice (all but the confirming supervisor's contact)."""
+    return {
+        "status": NoticeStatus.issued.value,
+        "year": today.year,
+        "seq": seq,
+        "number": number,
+        "issued_at": at,
+        "issued_by": issued_by,
+        "objection_deadline": objection.day,
+        "verify_nonce": verification.new_nonce(),
+        "deadline_basis": settings.deadline_basis,
+        "served_on": today,
+        "service_method": "electronic",
+        "objection_provisional": objection.provisional,
+        "updated_at": at,
+    }
+
+
+def _issued_audit(
+    number: str, task_count: int, objection: deadlines.Due, settings: RectificationSettings,
+    confirmed: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """The audit event's ``after`` of an issue."""
+    return {
+        "status": "issued",
+        "number": number,
+        "tasks": task_count,
+        "objection_deadline": objection.day,
+        "deadline_basis": settings.deadline_basis,
+        "confirmed": confirmed,
+    }
+
+
+def _issued_message(notice: dict[str, Any], number: str, task_count: int) -> Notification:
+    """What the institution's manager is told of an issued notice."""
+    return Notification(
+        kind="notice.issued",
+        institution_id=notice["institution"],
+        notice_id=notice["id"],
+        notice_number=number,
+        audience=("manager",),
+        message=f"贵单位收到整改通知书 {number}，共 {task_count} 个问题，请按期整改。",
+    )
+
+
+async def _issue_new(
+    notice: dict[str, Any],
+    tasks: list[dict[str, Any]],
+    failed: list[dict[str, Any]],
+    inspection: dict[str, Any],
+    actor: Actor,
+    event_actor: EventActor,
+    settings: RectificationSettings,
+    calendar: holidays.WorkCalendar,
+    office: dict[str, Any],
+    at: datetime,
+) -> Notification:
+    """Issue a notice drafted in this transaction (a submission's, ``auto`` mode): the same
+    rows, history and audit events as drafting it and then :func:`_issue`, but written once:
+    the notice in its issued state, its tasks in one statement (their deadlines already counted
+    from the issue day), its two history entries in one, its two audit events in one.
+    ``notice`` becomes the issued row, as a read would give it back."""
+    today = deadlines.today_in_china(at)
+    seq = await numbering.next_seq(office["id"], today.year)
+    number = numbering.format_number(office["office_short_name"], today.year, seq)
+    objection = deadlines.due(today, settings.objection_working_days, "working", calendar)
+    drafted = event_values(notice["id"], "drafted", event_actor, text=f"共 {len(tasks)} 个问题")
+    notice.update(_issued_values(settings, at, today, seq, number, objection, None))
+    await _insert(notice, tasks)
+    await add_events(
+        [
+            drafted,
+            event_values(notice["id"], "issued", SYSTEM, text=number, status_after="issued", at=at),
+        ]
+    )
+    await record_events(
+        actor,
+        "rectification_notice",
+        notice["id"],
+        [
+            ("rectification_notice.create", None, _created(inspection, office, tasks, settings)),
+            (
+                "rectification_notice.issue",
+                {"status": NoticeStatus.draft.value},
+                _issued_audit(number, len(tasks), objection, settings, confirmed=False),
+            ),
+        ],
+    )
+    # Physician points take effect with the notice (医保医师记分), in this same transaction, from
+    # the tasks and findings in hand.
+    from backend.inspections.sync import checklist_model
+    from backend.rules.points import deduct_for_tasks, item_points
+
+    by_id = {f["id"]: f for f in failed}
+    named = [
+        (t, by_id[t["finding"]]["physician"], _json_list(by_id[t["finding"]]["physician_ids"]))
+        for t in tasks
+    ]
+    submitted = inspection["submitted_at"]
+    await deduct_for_tasks(
+        actor, notice["id"], inspection["institution"], inspection["id"],
+        deadlines.today_in_china(submitted) if submitted else today,
+        item_points(await checklist_model(inspection["checklist"])), named, today,
+    )  # fmt: skip
+    return _issued_message(notice, number, len(tasks))
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A JSON list column as a raw read gives it (text; a list if already decoded)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value or []
 
 
 async def _issue(
     notice: dict[str, Any],
     actor: Actor,
-    issued_by: UUID | None,
+    issued_by: UUID,
     settings: RectificationSettings,
     at: datetime,
-    *,
-    calendar: holidays.WorkCalendar | None = None,
-    office: dict[str, Any] | None = None,
-    task_count: int | None = None,
-    pending: list[tuple[str, Any, Any]] | None = None,
 ) -> tuple[dict[str, Any], Notification]:
     """Number and issue a draft (inside the caller's write transaction): the number, the task
     deadlines and the objection window are fixed now, counted from today in China, the day of
-    electronic service (送达) in the system.
-
-    A notice drafted in the same transaction passes its ``calendar``, ``office`` and
-    ``task_count`` (its tasks' deadlines were counted from this day already) and the audit
-    events still ``pending``, written with the issue's in one statement.
-    """
+    electronic service (送达) in the system."""
     today = deadlines.today_in_china(at)
-    if office is None:
-        office = await Region.select().where(Region.id == notice["office"]).first()
+    office = await Region.select().where(Region.id == notice["office"]).first()
     assert office is not None
     seq = await numbering.next_seq(office["id"], today.year)
     number = numbering.format_number(office["office_short_name"], today.year, seq)
-    if task_count is None:
-        objection = await count_from(notice["id"], today, settings, at)
-        task_count = await RectificationTask.count().where(RectificationTask.notice == notice["id"])
-    else:
-        calendar = calendar or await holidays.current()
-        objection = deadlines.due(today, settings.objection_working_days, "working", calendar)
-    objection_deadline = objection.day
-    changes = {
-        RectificationNotice.status: NoticeStatus.issued.value,
-        RectificationNotice.year: today.year,
-        RectificationNotice.seq: seq,
-        RectificationNotice.number: number,
-        RectificationNotice.issued_at: at,
-        RectificationNotice.issued_by: issued_by,
-        RectificationNotice.objection_deadline: objection_deadline,
-        RectificationNotice.verify_nonce: verification.new_nonce(),
-        RectificationNotice.deadline_basis: settings.deadline_basis,
-        RectificationNotice.served_on: today,
-        RectificationNotice.service_method: "electronic",
-        RectificationNotice.objection_provisional: objection.provisional,
-        RectificationNotice.updated_at: at,
+    objection = await count_from(notice["id"], today, settings, at)
+    task_count = await RectificationTask.count().where(RectificationTask.notice == notice["id"])
+    changes: dict[Any, Any] = {
+        RectificationNotice._meta.get_column_by_name(name): value
+        for name, value in _issued_values(
+            settings, at, today, seq, number, objection, issued_by
+        ).items()
     }
-    if issued_by is not None:
-        changes[RectificationNotice.contact] = await _contact(issued_by) or notice["contact"]
+    changes[RectificationNotice.contact] = await _contact(issued_by) or notice["contact"]
     await RectificationNotice.update(changes).where(RectificationNotice.id == notice["id"])
-    issuer = await EventActor.by_id(issued_by) if issued_by else SYSTEM
+    issuer = await EventActor.by_id(issued_by)
     await add_event(notice["id"], "issued", issuer, text=number, status_after="issued", at=at)
-    issued = {
-        "status": "issued",
-        "number": number,
-        "tasks": task_count,
-        "objection_deadline": objection_deadline,
-        "deadline_basis": settings.deadline_basis,
-        "confirmed": issued_by is not None,
-    }
-    events = [
-        *(pending or []),
-        ("rectification_notice.issue", {"status": notice["status"]}, issued),
-    ]
-    await record_events(actor, "rectification_notice", notice["id"], events)
+    issued = _issued_audit(number, task_count, objection, settings, confirmed=True)
+    await record_events(
+        actor,
+        "rectification_notice",
+        notice["id"],
+        [("rectification_notice.issue", {"status": notice["status"]}, issued)],
+    )
     # Physician points take effect with the notice (医保医师记分), in this same transaction.
     from backend.rules.points import deduct_for_notice
 
     await deduct_for_notice(actor, notice["id"], today)
     row = await RectificationNotice.select().where(RectificationNotice.id == notice["id"]).first()
     assert row is not None
-    message = Notification(
-        kind="notice.issued",
-        institution_id=row["institution"],
-        notice_id=row["id"],
-        notice_number=number,
-        audience=("manager",),
-        message=f"贵单位收到整改通知书 {number}，共 {task_count} 个问题，请按期整改。",
-    )
-    return row, message
+    return row, _issued_message(row, number, task_count)
 
 
 async def confirm_notice(user: CurrentUser, notice_id: UUID) -> dict[str, Any]:
