@@ -175,19 +175,26 @@ def amount_problem(f: FindingPush, item: Any) -> str | None:
 def finding_content(f: FindingPush | dict[str, Any]) -> dict[str, Any]:
     """The part of a finding that is the inspector's answer (what conflicts are about)."""
     if isinstance(f, FindingPush):
-        return {
+        # Built step by step: this runs for every answer of every push.
+        content: dict[str, Any] = {
             "result": f.result,
             "occurrences": f.occurrences,
             "sampled": f.sampled,
             "failed": f.failed,
-            # Only when given, so that answers stored before it existed hash as before.
-            **({"population": f.population} if f.population is not None else {}),
             "note": f.note,
-            **_physician_content(named_physicians(f)),
-            "photo_ids": sorted(str(p) for p in f.photo_ids),
-            # Only when given, so that answers stored before amounts existed hash as before.
-            **({"amount": normal_amount(f.amount)} if f.amount is not None else {}),
+            "photo_ids": sorted(str(p) for p in f.photo_ids) if f.photo_ids else [],
         }
+        # Only when given, so that answers stored before it existed hash as before.
+        if f.population is not None:
+            content["population"] = f.population
+        if f.physician_ids or f.physician_id:
+            content.update(_physician_content(named_physicians(f)))
+        else:
+            content["physician_id"] = None
+        # Only when given, so that answers stored before amounts existed hash as before.
+        if f.amount is not None:
+            content["amount"] = normal_amount(f.amount)
+        return content
     return {
         "result": f["result"],
         "occurrences": f["occurrences"],
