@@ -329,20 +329,29 @@ async def _pushed_assignment(user: CurrentUser, assignment_id: UUID) -> dict[str
     return found
 
 
-async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: Checklist) -> None:
-    """Everything that can be checked before the transaction: the checklist version and answers."""
-    expected = (assignment["checklist.checklist_id"], assignment["checklist.version"])
-    if (rec.checklist_id, rec.checklist_version) != expected or (
-        rec.checklist_hash and rec.checklist_hash != assignment["checklist.content_hash"]
-    ):
-        raise Rejected(
-            422,
-            "checklist_mismatch",
-            f"检查表版本不符：该任务使用「{assignment['checklist.title']}」"
-            f"（{expected[0]} 第 {expected[1]} 版），提交的是 {rec.checklist_id} 第 "
-            f"{rec.checklist_version} 版。请同步后按任务的检查表版本填写。",
+# (checklist id, version) -> the version's key, for checking a push's answers before its
+# transaction (versions never change once loaded).
+_version_keys: dict[tuple[str, int], UUID] = {}
+
+
+async def _answer_problems(rec: InspectionPush) -> tuple[UUID, list[str]] | None:
+    """The key of the checklist version the push names and the problems of its answers against
+    it, in Chinese; None when that version is unknown here. The transaction uses them once it
+    has found that version to be the assignment's, and checks the answers itself otherwise."""
+    key = (rec.checklist_id, rec.checklist_version)
+    if key not in _version_keys:
+        row = await read_row(
+            "SELECT id FROM checklist_version WHERE checklist_id = $1 AND version = $2", *key
         )
-    items, titles = _items_and_titles(checklist)
+        if row is None:
+            return None
+        _version_keys[key] = row["id"]
+    version_id = _version_keys[key]
+    return version_id, _problems_of(rec, await checklist_model(version_id))
+
+
+def _problems_of(rec: InspectionPush, checklist: Checklist) -> list[str]:
+    _, titles = _items_and_titles(checklist)
     answers = [
         Answer(
             item=f.item,
@@ -354,9 +363,35 @@ async def _validate(rec: InspectionPush, assignment: dict[str, Any], checklist: 
         )
         for f in rec.findings
     ]
-    problems = [
+    return [
         zh_problem(p, titles) for p in validate_answers(checklist, answers, require_complete=False)
     ]
+
+
+async def _validate(
+    rec: InspectionPush,
+    assignment: dict[str, Any],
+    checklist: Checklist,
+    answer_problems: tuple[UUID, list[str]] | None,
+) -> None:
+    """The checklist version against the assignment's, then the answers (``answer_problems``:
+    as found before the transaction, used when found against the assignment's version)."""
+    expected = (assignment["checklist.checklist_id"], assignment["checklist.version"])
+    if (rec.checklist_id, rec.checklist_version) != expected or (
+        rec.checklist_hash and rec.checklist_hash != assignment["checklist.content_hash"]
+    ):
+        raise Rejected(
+            422,
+            "checklist_mismatch",
+            f"检查表版本不符：该任务使用「{assignment['checklist.title']}」"
+            f"（{expected[0]} 第 {expected[1]} 版），提交的是 {rec.checklist_id} 第 "
+            f"{rec.checklist_version} 版。请同步后按任务的检查表版本填写。",
+        )
+    items, _ = _items_and_titles(checklist)
+    if answer_problems is not None and answer_problems[0] == assignment["checklist.id"]:
+        problems = list(answer_problems[1])
+    else:
+        problems = _problems_of(rec, checklist)
     seen_ids: dict[UUID, str] = {}
     physician_ids = {UUID(p) for f in rec.findings for p in named_physicians(f)}
     physicians = set()
@@ -402,6 +437,7 @@ async def _apply(
     # transaction holds the process's write lock, which other pushes wait for meanwhile.
     answers = [_PushedAnswer.of(f) for f in rec.findings]
     push_hash = _push_hash(rec) if rec.submit else None
+    answer_problems = await _answer_problems(rec)
 
     async with write_transaction():
         # The reads come inside the transaction too: on SQLite every query outside one opens a
@@ -413,7 +449,7 @@ async def _apply(
         if assignment["status"] == AssignmentStatus.cancelled.value:
             raise Rejected(409, "cancelled", "该检查任务已取消，不能再提交检查记录")
         checklist = await checklist_model(assignment["checklist.id"])
-        await _validate(rec, assignment, checklist)
+        await _validate(rec, assignment, checklist, answer_problems)
         # The assignment's inspection, and whether the pushed id is taken, in one query.
         found = _with_json(
             await read_rows(_INSPECTION_SQL, rec.assignment_id, rec.id), _INSPECTION_JSON
