@@ -206,8 +206,10 @@ class _KeptConnectionTransaction(SQLiteTransaction):
             raise
         finally:
             self.engine.current_transaction.reset(self.context)
-            if self.connection.in_transaction:  # a COMMIT or ROLLBACK that did not happen
-                await _drop_writer()
+            # A COMMIT or ROLLBACK that did not happen (unless the connection is closed already).
+            if _writer is not None and _writer[1] is self.connection:
+                if self.connection.in_transaction:
+                    await _drop_writer()
         return exception is None
 
 
