@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 # --- Measured rates (docs/benchmarks.md, bench/photo_bench.py). Update them here. ----------------
-PUSH_FINDINGS_PER_S_PER_WORKER = 20 * 62  # PostgreSQL, 1 worker: 20 submissions/s of 62 findings (scoring, notice, seal)
+PUSH_FINDINGS_PER_S_PER_WORKER = 24 * 62  # PostgreSQL, 1 worker: 24 submissions/s (22–26 measured) of 62 findings (scoring, notice, seal)
 PHOTO_CPU_S = 0.150  # process_image of a 430 KB phone photo, median (bench/photo_bench.py)
 PHOTO_STORED_KB = 427 + 11  # display image + thumbnail, as stored (bench/photo_bench.py)
 BACKUP_MB_PER_S = 120  # yibao backup / restore, plain .tar (bench/backup_bench.py)
