@@ -357,12 +357,14 @@ def _sample_problems(name: str, answer: Answer, min_sampled: int | None) -> list
 # --- the formula --------------------------------------------------------------------------------
 
 
-def score(checklist: Checklist, answers: list[Answer]) -> ScoreResult:
+def score(checklist: Checklist, answers: list[Answer], *, checked: bool = False) -> ScoreResult:
     """Compute the official score and grade of a complete inspection.
 
     Args:
         checklist: the checklist version the inspection was done against.
         answers: one answer per item of the checklist, in any order.
+        checked: the caller has just found ``validate_answers(checklist, answers,
+            require_complete=True)`` empty, so it is not run again.
 
     Returns:
         The score, grade and their explanation.
@@ -370,9 +372,10 @@ def score(checklist: Checklist, answers: list[Answer]) -> ScoreResult:
     Raises:
         ScoringInputError: listing every problem when the answers are invalid or incomplete.
     """
-    problems = validate_answers(checklist, answers, require_complete=True)
-    if problems:
-        raise ScoringInputError(problems)
+    if not checked:
+        problems = validate_answers(checklist, answers, require_complete=True)
+        if problems:
+            raise ScoringInputError(problems)
     by_item = {answer.item: answer for answer in answers}
     sections = tuple(_section_score(section, by_item) for section in checklist.sections)
     total_exact = _total(sections)

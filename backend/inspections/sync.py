@@ -29,7 +29,7 @@ from backend.accounts.auth import CurrentUser, now
 from backend.accounts.tables import Role
 from backend.audit.services import Actor, record_events
 from backend.checklists.schema import Checklist
-from backend.checklists.scoring import Answer, score, validate_answers
+from backend.checklists.scoring import Answer, ScoreResult, score, validate_answers
 from backend.checklists.tables import ChecklistVersion
 from backend.db import is_sqlite, read_row, read_rows, run_many, write_transaction
 from backend.errors import NotFound
@@ -334,10 +334,25 @@ async def _pushed_assignment(user: CurrentUser, assignment_id: UUID) -> dict[str
 _version_keys: dict[tuple[str, int], UUID] = {}
 
 
-async def _answer_problems(rec: InspectionPush) -> tuple[UUID, list[str]] | None:
-    """The key of the checklist version the push names and the problems of its answers against
-    it, in Chinese; None when that version is unknown here. The transaction uses them once it
-    has found that version to be the assignment's, and checks the answers itself otherwise."""
+@dataclass(frozen=True)
+class _Precheck:
+    """A push's answers checked against the checklist version the push names, before the
+    transaction; the transaction uses it once it has found that version to be the assignment's.
+
+    ``problems``: as a draft's answers, in Chinese. ``scored``: for a submission whose answers
+    are complete and valid, the answers by item and their score with its breakdown, used when
+    the inspection is left with exactly these answers (the usual case: a tablet submits the
+    whole inspection), so the score is not worked out again under the write lock.
+    """
+
+    version_id: UUID
+    problems: list[str]
+    scored: tuple[dict[str, Answer], ScoreResult, dict[str, Any]] | None = None
+
+
+async def _precheck(rec: InspectionPush) -> _Precheck | None:
+    """The push's answers against the checklist version it names; None when that version is
+    unknown here (the transaction then checks the answers itself)."""
     key = (rec.checklist_id, rec.checklist_version)
     if key not in _version_keys:
         row = await read_row(
@@ -347,12 +362,18 @@ async def _answer_problems(rec: InspectionPush) -> tuple[UUID, list[str]] | None
             return None
         _version_keys[key] = row["id"]
     version_id = _version_keys[key]
-    return version_id, _problems_of(rec, await checklist_model(version_id))
+    checklist = await checklist_model(version_id)
+    answers = _answers_of(rec)
+    if rec.submit and not validate_answers(checklist, answers, require_complete=True):
+        # Complete and valid, hence valid as a draft too (completeness only adds problems).
+        result = score(checklist, answers, checked=True)
+        by_item = {a.item: a for a in answers}
+        return _Precheck(version_id, [], (by_item, result, result.to_dict()))
+    return _Precheck(version_id, _problems_of(rec, checklist, answers))
 
 
-def _problems_of(rec: InspectionPush, checklist: Checklist) -> list[str]:
-    _, titles = _items_and_titles(checklist)
-    answers = [
+def _answers_of(rec: InspectionPush) -> list[Answer]:
+    return [
         Answer(
             item=f.item,
             result=f.result,
@@ -363,6 +384,14 @@ def _problems_of(rec: InspectionPush, checklist: Checklist) -> list[str]:
         )
         for f in rec.findings
     ]
+
+
+def _problems_of(
+    rec: InspectionPush, checklist: Checklist, answers: list[Answer] | None = None
+) -> list[str]:
+    _, titles = _items_and_titles(checklist)
+    if answers is None:
+        answers = _answers_of(rec)
     return [
         zh_problem(p, titles) for p in validate_answers(checklist, answers, require_complete=False)
     ]
@@ -372,10 +401,10 @@ async def _validate(
     rec: InspectionPush,
     assignment: dict[str, Any],
     checklist: Checklist,
-    answer_problems: tuple[UUID, list[str]] | None,
+    precheck: _Precheck | None,
 ) -> None:
-    """The checklist version against the assignment's, then the answers (``answer_problems``:
-    as found before the transaction, used when found against the assignment's version)."""
+    """The checklist version against the assignment's, then the answers (``precheck``: as
+    found before the transaction, used when found against the assignment's version)."""
     expected = (assignment["checklist.checklist_id"], assignment["checklist.version"])
     if (rec.checklist_id, rec.checklist_version) != expected or (
         rec.checklist_hash and rec.checklist_hash != assignment["checklist.content_hash"]
@@ -388,8 +417,8 @@ async def _validate(
             f"{rec.checklist_version} 版。请同步后按任务的检查表版本填写。",
         )
     items, _ = _items_and_titles(checklist)
-    if answer_problems is not None and answer_problems[0] == assignment["checklist.id"]:
-        problems = list(answer_problems[1])
+    if precheck is not None and precheck.version_id == assignment["checklist.id"]:
+        problems = list(precheck.problems)
     else:
         problems = _problems_of(rec, checklist)
     seen_ids: dict[UUID, str] = {}
@@ -437,7 +466,7 @@ async def _apply(
     # transaction holds the process's write lock, which other pushes wait for meanwhile.
     answers = [_PushedAnswer.of(f) for f in rec.findings]
     push_hash = _push_hash(rec) if rec.submit else None
-    answer_problems = await _answer_problems(rec)
+    precheck = await _precheck(rec)
 
     async with write_transaction():
         # The reads come inside the transaction too: on SQLite every query outside one opens a
@@ -449,7 +478,7 @@ async def _apply(
         if assignment["status"] == AssignmentStatus.cancelled.value:
             raise Rejected(409, "cancelled", "该检查任务已取消，不能再提交检查记录")
         checklist = await checklist_model(assignment["checklist.id"])
-        await _validate(rec, assignment, checklist, answer_problems)
+        await _validate(rec, assignment, checklist, precheck)
         # The assignment's inspection, and whether the pushed id is taken, in one query.
         found = _with_json(
             await read_rows(_INSPECTION_SQL, rec.assignment_id, rec.id), _INSPECTION_JSON
@@ -549,6 +578,9 @@ async def _apply(
                 checklist,
                 received,
                 events,
+                precheck.scored
+                if precheck is not None and precheck.version_id == assignment["checklist.id"]
+                else None,
             )
             status = InspectionStatus.submitted.value
         else:
@@ -890,11 +922,13 @@ async def _submit(
     checklist: Checklist,
     received: datetime,
     events: list[tuple[str, Any, Any]],
+    prescored: tuple[dict[str, Answer], ScoreResult, dict[str, Any]] | None,
 ) -> dict[str, Any]:
     """Check that the inspection is complete with its evidence and signatures, then score it.
 
     ``inspection`` and ``current`` (its findings by item) are as this push left them; ``events``
-    are the push's audit events so far, written here with the submission's.
+    are the push's audit events so far, written here with the submission's; ``prescored``: the
+    pushed answers and their score, worked out before the transaction (:class:`_Precheck`).
     """
     inspection_id = inspection["id"]
     findings = list(current.values())
@@ -910,9 +944,17 @@ async def _submit(
         for f in findings
     ]
     items, titles = _items_and_titles(checklist)
-    problems = [
-        zh_problem(p, titles) for p in validate_answers(checklist, answers, require_complete=True)
-    ]
+    if prescored is not None and prescored[0] == {a.item: a for a in answers}:
+        # The inspection holds exactly the answers scored before the transaction: complete,
+        # valid, and scored already.
+        problems: list[str] = []
+        result, detail = prescored[1], prescored[2]
+    else:
+        problems = [
+            zh_problem(p, titles)
+            for p in validate_answers(checklist, answers, require_complete=True)
+        ]
+        result = detail = None
     signatures = inspection["signatures"] or []
     if (
         not any(s["signer"] == "representative" for s in signatures)
@@ -975,8 +1017,9 @@ async def _submit(
             missing_photos=missing,
         )
 
-    result = score(checklist, answers)
-    detail = result.to_dict()
+    if result is None or detail is None:
+        result = score(checklist, answers, checked=True)
+        detail = result.to_dict()
     await _update_inspection(
         inspection_id,
         {
