@@ -1,5 +1,8 @@
 """Benchmark: pushing inspections, against the limit measured in the same run.
 
+Every id the bench makes (inspections, findings, photos, the raw rows' copies) is a UUID version 7,
+as the tablets and the server make them (``backend/ids.py``, ``pwa/js/views/model.js``).
+
 Run on demand (not part of the test suite), one command per engine:
 
     .venv/bin/python bench/sync_bench.py                       # SQLite
@@ -27,7 +30,7 @@ Litestar app on the same machine, then measures with concurrent HTTP clients:
   setup's events are sealed first, then ``yibao audit seal`` chains exactly the events the pushes
   wrote; its time per push that wrote is set beside the push's cost;
 - the curve: the draft push rate with 0, 250,000, 500,000 and 1,000,000 findings stored (loaded
-  raw, with their history rows, in inspections of other assignments);
+  raw, with their history rows, in inspections of other assignments, with ids of the year before);
 - on PostgreSQL, 16 concurrent tablets against ``yibao serve --workers 2``: p50 and p95, both
   as fast as the server answers (each tablet pushes again the moment it has its answer: the
   server's saturation) and at a tablet's pace (each pushes a new draft every second).
@@ -62,6 +65,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from backend.ids import uuid7
 
 ROOT = Path(__file__).resolve().parent.parent
 YIBAO = str(Path(sys.executable).parent / "yibao")
@@ -234,7 +239,7 @@ def hospital_answers(items: list[dict], rng: random.Random, photos: dict[str, st
             result = "fail"
         elif roll > 0.95 and item.get("evidence") != "photo_always":
             result = "na"
-        f: dict[str, Any] = {"id": str(uuid.uuid4()), "item": item["id"], "result": result,
+        f: dict[str, Any] = {"id": str(uuid7()), "item": item["id"], "result": result,
                              "client_updated_at": now_iso(-rng.randint(60, 3600)), "client_revision": rng.randint(1, 4)}
         if result != "na":
             if item["mode"] == "sample":
@@ -337,6 +342,8 @@ class Template:
         self.seals: list[dict] = []
         self.tally_sql: list[str] = []
         self.copies = 0
+        # Set while loading the stored past: the ids' millisecond, one later per id.
+        self.at_ms: int | None = None
 
     @classmethod
     async def of(cls, raw: RawDb, inspection_id: str, events_per_push: int,
@@ -372,7 +379,11 @@ class Template:
         self.tally_sql = tally_sql
 
     def _id(self) -> Any:
-        return uuid.uuid4() if self.raw.pg_url else str(uuid.uuid4())
+        """A new id as a tablet or the server makes it (UUID version 7, ``backend/ids.py``)."""
+        if self.at_ms is not None:
+            self.at_ms += 1
+        made = uuid7(self.at_ms)
+        return made if self.raw.pg_url else str(made)
 
     def assignments(self, count: int) -> list[dict]:
         return [{**self.assignment, "id": self._id(), "status": "in_progress"} for _ in range(count)]
@@ -447,6 +458,9 @@ async def preload(template: Template, findings_wanted: int) -> None:
     new assignments, in chunks."""
     per = len(template.findings)
     inspections = findings_wanted // per
+    # Rows of the past: their ids were made before the ones being measured, as a year of
+    # inspections would have made them.
+    template.at_ms = time.time_ns() // 1_000_000 - 365 * 86_400_000
     for start in range(0, inspections, 2000):
         assignments = template.assignments(min(2000, inspections - start))
         rows = [template.inspection_rows(a) for a in assignments]
@@ -454,6 +468,7 @@ async def preload(template: Template, findings_wanted: int) -> None:
         await template.raw.bulk("inspection", *table_rows([r[0] for r in rows]))
         await template.raw.bulk("finding", *table_rows([f for r in rows for f in r[1]]))
         await template.raw.bulk("finding_revision", *table_rows([v for r in rows for v in r[2]]))
+    template.at_ms = None
     await analyze(template.raw)
 
 
@@ -514,7 +529,7 @@ class Bench:
     def record(self, assignment_id: str, items: list[dict], *, submit: bool = False,
                photos: dict[str, str] | None = None, signatures: list[dict] | None = None,
                inspection_id: str | None = None) -> dict:
-        rec = {"id": inspection_id or str(uuid.uuid4()), "assignment_id": assignment_id,
+        rec = {"id": inspection_id or str(uuid7()), "assignment_id": assignment_id,
                "checklist_id": self.checklist["checklist_id"], "checklist_version": self.checklist["version"],
                "checklist_hash": self.checklist["content_hash"], "client_revision": 2,
                "client_updated_at": now_iso(), "started_at": now_iso(-7200),
@@ -525,7 +540,7 @@ class Bench:
 
     async def upload(self, client: httpx.AsyncClient, assignment_id: str, inspection_id: str, data: bytes,
                      **fields: str) -> str:
-        photo_id = str(uuid.uuid4())
+        photo_id = str(uuid7())
         form = {"id": photo_id, "sha256": hashlib.sha256(data).hexdigest(), "assignment_id": assignment_id,
                 "inspection_id": inspection_id, **fields}
         name = "sig.png" if fields.get("kind") == "signature" else "photo.jpg"
@@ -537,7 +552,7 @@ class Bench:
     async def submission(self, client: httpx.AsyncClient, assignment_id: str) -> dict:
         """A whole inspection, submitted: photos of the items that need one (and of two failed
         items), the representative's and two inspectors' signatures, uploaded first."""
-        inspection_id = str(uuid.uuid4())
+        inspection_id = str(uuid7())
         jpeg, png = self.images
         needing = [i for i in self.items if i.get("evidence") == "photo_always"]
         on_fail = [i for i in self.items if i.get("evidence") == "photo_on_fail"]

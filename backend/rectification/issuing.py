@@ -9,7 +9,6 @@ issued (for a draft: when it is confirmed), counted from that day in China.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -23,6 +22,7 @@ from backend.audit.services import Actor, record, record_events
 from backend.checklists.schema import Checklist
 from backend.db import read_rows, run_many, write_transaction
 from backend.errors import Conflict, InvalidInput
+from backend.ids import uuid7
 from backend.inspections.tables import FindingResult
 from backend.institutions.tables import Region
 from backend.rectification import deadlines, holidays, numbering, verification
@@ -177,7 +177,7 @@ def _draft(
     order = {item.id: n for n, (_, item) in enumerate(checklist.all_items())}
     items = {item.id: (section, item) for section, item in checklist.all_items()}
     failed = sorted(failed, key=lambda f: order.get(f["item_id"], len(order)))
-    notice_id = uuid.uuid4()
+    notice_id = uuid7()
     at = datetime.now(UTC)
     notice = {
         "id": notice_id,
@@ -212,7 +212,7 @@ def _draft(
         due = deadlines.due(today, item.deadline_days, basis, calendar)
         tasks.append(
             {
-                "id": uuid.uuid4(),
+                "id": uuid7(),
                 "notice": notice_id,
                 "finding": finding["id"],
                 "item_id": item.id,

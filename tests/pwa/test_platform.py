@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import time
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -225,16 +226,22 @@ async def test_sw_is_served_for_the_whole_origin(pwa_server: PwaServer) -> None:
     expected = {
         "/" + p.relative_to(pwa).as_posix()
         for p in pwa.rglob("*")
-        if p.is_file() and p.name != "sw.js" and p.suffix not in {".md", ".txt", ".map"}
+        if p.is_file()
+        and p.name != "sw.js"
+        and p.suffix not in {".md", ".txt", ".map"}
         and not p.relative_to(pwa).as_posix().startswith(DESK_PREFIXES)
     }
     assert urls == expected
     # The desk is loaded only by desk users and is not part of the inspector's offline shell.
-    assert not any(u.startswith(("/js/views/desk/", "/css/desk.css", "/vendor/desk/")) for u in urls)
+    assert not any(
+        u.startswith(("/js/views/desk/", "/css/desk.css", "/vendor/desk/")) for u in urls
+    )
     assert (pwa / "js/views/desk/shell.js").exists()
     shell_gzip = sum(len(gzip.compress((pwa / u.lstrip("/")).read_bytes(), 6)) for u in urls)
     shell_gzip += len(gzip.compress(response.content, 6))
-    assert shell_gzip <= 300 * 1024, f"offline shell is {shell_gzip / 1024:.1f} KB gzip (limit 300 KB)"
+    assert shell_gzip <= 300 * 1024, (
+        f"offline shell is {shell_gzip / 1024:.1f} KB gzip (limit 300 KB)"
+    )
     assert {
         "/index.html",
         "/manifest.webmanifest",
@@ -587,6 +594,27 @@ async def test_build_push_matches_the_protocol(page: Any, pwa_server: PwaServer)
     )
     assert response.status_code == 200, response.text
     assert response.json()["results"][0]["status"] == "accepted"
+
+
+async def test_record_ids_are_uuid7_in_the_order_they_were_made(page: Any) -> None:
+    """The tablet's ids (inspections, findings, photos) carry the millisecond they were made, so
+    the server's indexes on them grow at one end (backend/ids.py makes the server's alike)."""
+    await page.goto("/")
+    made = await page.evaluate(
+        """async () => {
+          const { uuid } = await import('/js/views/model.js');
+          const before = Date.now();
+          const first = Array.from({ length: 200 }, () => uuid());
+          await new Promise((r) => setTimeout(r, 5));
+          const later = uuid();
+          return { before, after: Date.now(), first, later };
+        }"""
+    )
+    ids = [uuid.UUID(text) for text in made["first"]]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in ids)
+    assert all(made["before"] <= u.int >> 80 <= made["after"] for u in ids)
+    assert len(set(made["first"])) == 200
+    assert all(text < made["later"] for text in made["first"])  # a later id sorts after
 
 
 async def test_photo_prep_downscales_and_keeps_png(page: Any) -> None:
