@@ -30,7 +30,8 @@ Litestar app on the same machine, then measures with concurrent HTTP clients:
   setup's events are sealed first, then ``yibao audit seal`` chains exactly the events the pushes
   wrote; its time per push that wrote is set beside the push's cost;
 - the curve: the draft push rate with 0, 250,000, 500,000 and 1,000,000 findings stored (loaded
-  raw, with their history rows, in inspections of other assignments, with ids of the year before);
+  raw, with their history rows, in inspections of other assignments, with ids of the year before;
+  each point after the load's maintenance, its pages flushed to disk, and 50 unmeasured pushes);
 - on PostgreSQL, 16 concurrent tablets against ``yibao serve --workers 2``: p50 and p95, both
   as fast as the server answers (each tablet pushes again the moment it has its answer: the
   server's saturation) and at a tablet's pace (each pushes a new draft every second).
@@ -72,6 +73,7 @@ ROOT = Path(__file__).resolve().parent.parent
 YIBAO = str(Path(sys.executable).parent / "yibao")
 DRAFT_FINDINGS = 60
 CURVE = (0, 250_000, 500_000, 1_000_000)
+CURVE_WARM = 50  # unmeasured draft pushes before each point of the curve
 
 BARE_APP = textwrap.dedent(
     """
@@ -482,6 +484,8 @@ async def analyze(raw: RawDb) -> None:
     else:
         raw.db.execute("ANALYZE")
         raw.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # The load's pages written out now, not by the kernel during the next measurement.
+    os.sync()
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -640,6 +644,9 @@ class Bench:
             submissions = [await self.submission(client, a) for a in await self.assignments(client, args.n_submit)]
             curve_drafts = [self.record(a, self.items[:DRAFT_FINDINGS])
                             for a in await self.assignments(client, args.n_curve * len(curve))]
+            # Pushed, unmeasured, before each point of the curve, as a raw round is best of three.
+            curve_warm = [self.record(a, self.items[:DRAFT_FINDINGS])
+                          for a in await self.assignments(client, CURVE_WARM * len(curve))]
             crowd = [self.record(a, self.items[:DRAFT_FINDINGS])
                      for a in await self.assignments(client, args.n_crowd if args.postgres else 0)]
             paced = [self.record(a, self.items[:DRAFT_FINDINGS])
@@ -691,7 +698,9 @@ class Bench:
             else:
                 await analyze(self.raw)
             batch = curve_drafts[k * args.n_curve:(k + 1) * args.n_curve]
+            warm = curve_warm[k * CURVE_WARM:(k + 1) * CURVE_WARM]
             async with httpx.AsyncClient(timeout=120) as client:
+                await measure(client, posts(push_url, warm, self.inspector), c)
                 measured = await measure(client, posts(push_url, batch, self.inspector), c)
             # The database's own share at this size: the same rows written raw (30 pushes).
             curve_rows.append((stored, measured, await raw_pushes(draft_template, 30)))
