@@ -155,6 +155,50 @@ async def test_two_tablets_fill_different_sections_of_one_inspection(client: htt
     assert actions.count("finding.superseded") == 1
 
 
+async def test_a_submission_is_scored_on_the_answers_kept_not_the_answers_pushed(
+    client: httpx.AsyncClient, login
+) -> None:
+    """The score of a submission is worked out before its transaction on the pushed answers; when
+    another tablet's later answer wins over a pushed one, the score is that of the answers kept."""
+    a, b, team = await _team(client, login)
+    assignment = await new_assignment(client, await login("supervisor"), PHARMACY, team)
+    full = await complete_inspection(client, a, assignment)  # every item 符合
+    content = (await bundle_checklist(client, a, assignment["checklist"]["version_id"]))["content"]
+    item = next(
+        i
+        for i in items_of(content)
+        if i["mode"] == "pass_fail"
+        and i.get("evidence", "none") == "none"
+        and not i.get("critical")
+        and not i.get("monetary")
+    )
+    pushed = next(f for f in full["findings"] if f["item"] == item["id"])
+    later = {
+        **copy.deepcopy(pushed),
+        "id": str(uuid.uuid4()),
+        "result": "fail",
+        "note": "B 发现问题",
+        "client_updated_at": now_iso(5),
+    }
+    record_b = {**full, "id": str(uuid.uuid4()), "findings": [later], "submit": False}
+    assert (await push(client, b, [record_b], device="tablet-B")).json()["results"][0]["status"] == "accepted"
+
+    response = await push(client, a, [full], device="tablet-A")
+    result = response.json()["results"][0]
+    assert result["inspection_status"] == "submitted", result
+    assert [c["item"] for c in result["conflicts"]] == [item["id"]]  # A's 符合 lost to B's later 不符合
+    assert result["score"]["failed_items"] == [item["id"]]
+    kept = [
+        Answer(**{k: f.get(k) for k in ("item", "result", "occurrences", "sampled", "failed", "population")})
+        for f in full["findings"]
+        if f["item"] != item["id"]
+    ] + [Answer(item=item["id"], result="fail")]
+    expected = score(Checklist.model_validate(content), kept)
+    assert result["score"]["total"] == float(expected.total) < 100
+    stored = await Inspection.select(Inspection.score_total, Inspection.grade).where(Inspection.id == record_b["id"]).first()
+    assert stored["score_total"] == expected.total and stored["grade"] == expected.grade
+
+
 async def test_concurrent_pushes_from_two_devices_merge(database: None, demo: None, login, client) -> None:
     from backend.app import create_app
 
