@@ -52,6 +52,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -623,6 +624,11 @@ class Bench:
                 conn = await asyncpg.connect(args.postgres)
                 await conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)')
                 await conn.close()
+            shutil.rmtree(bare_dir, ignore_errors=True)
+            if args.keep:
+                print(f"the data folder is kept: {self.data_dir}", file=sys.stderr)
+            else:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
 
     async def _run(self, echo_url: str) -> None:
         args = self.args
@@ -800,6 +806,8 @@ def main() -> None:
     parser.add_argument("--n-curve", type=int, default=100, help="draft pushes at each point of the curve")
     parser.add_argument("--n-crowd", type=int, default=320, help="pushes of the 16 tablets (PostgreSQL)")
     parser.add_argument("-c", type=int, default=4, help="concurrent clients")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the data folder (SQLite: the database; bench/sync_profile.py --data-dir)")
     parser.add_argument("--no-curve", action="store_true", help="skip the 0 to 1,000,000 findings curve")
     parser.add_argument("--port", type=int, default=18100, help="the server's port (the echo app: port + 1)")
     asyncio.run(Bench(parser.parse_args()).run())
