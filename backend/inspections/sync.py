@@ -339,15 +339,25 @@ class _Precheck:
     """A push's answers checked against the checklist version the push names, before the
     transaction; the transaction uses it once it has found that version to be the assignment's.
 
-    ``problems``: as a draft's answers, in Chinese. ``scored``: for a submission whose answers
-    are complete and valid, the answers by item and their score with its breakdown, used when
-    the inspection is left with exactly these answers (the usual case: a tablet submits the
-    whole inspection), so the score is not worked out again under the write lock.
+    ``problems``: as a draft's answers, in Chinese. For a submission whose answers are complete
+    and valid, also the answers by item (``scored_answers``) and their score with its breakdown,
+    used when the inspection is left with exactly these answers (the usual case: a tablet
+    submits the whole inspection), so the score is not worked out again under the write lock.
     """
 
     version_id: UUID
     problems: list[str]
-    scored: tuple[dict[str, Answer], ScoreResult, dict[str, Any]] | None = None
+    scored_answers: dict[str, Answer] | None = None
+    result: ScoreResult | None = None
+    detail: dict[str, Any] | None = None
+
+    def score_of(self, answers: list[Answer]) -> tuple[ScoreResult, dict[str, Any]] | None:
+        """The score worked out before the transaction, if ``answers`` are the ones it scored."""
+        if self.result is None or self.detail is None or self.scored_answers is None:
+            return None
+        if self.scored_answers != {a.item: a for a in answers}:
+            return None
+        return self.result, self.detail
 
 
 async def _precheck(rec: InspectionPush) -> _Precheck | None:
@@ -368,7 +378,7 @@ async def _precheck(rec: InspectionPush) -> _Precheck | None:
         # Complete and valid, hence valid as a draft too (completeness only adds problems).
         result = score(checklist, answers, checked=True)
         by_item = {a.item: a for a in answers}
-        return _Precheck(version_id, [], (by_item, result, result.to_dict()))
+        return _Precheck(version_id, [], by_item, result, result.to_dict())
     return _Precheck(version_id, _problems_of(rec, checklist, answers))
 
 
@@ -404,7 +414,7 @@ async def _validate(
     precheck: _Precheck | None,
 ) -> None:
     """The checklist version against the assignment's, then the answers (``precheck``: as
-    found before the transaction, used when found against the assignment's version)."""
+    found before the transaction against the assignment's version, or None)."""
     expected = (assignment["checklist.checklist_id"], assignment["checklist.version"])
     if (rec.checklist_id, rec.checklist_version) != expected or (
         rec.checklist_hash and rec.checklist_hash != assignment["checklist.content_hash"]
@@ -417,7 +427,7 @@ async def _validate(
             f"{rec.checklist_version} 版。请同步后按任务的检查表版本填写。",
         )
     items, _ = _items_and_titles(checklist)
-    if precheck is not None and precheck.version_id == assignment["checklist.id"]:
+    if precheck is not None:
         problems = list(precheck.problems)
     else:
         problems = _problems_of(rec, checklist)
@@ -478,6 +488,8 @@ async def _apply(
         if assignment["status"] == AssignmentStatus.cancelled.value:
             raise Rejected(409, "cancelled", "该检查任务已取消，不能再提交检查记录")
         checklist = await checklist_model(assignment["checklist.id"])
+        if precheck is not None and precheck.version_id != assignment["checklist.id"]:
+            precheck = None  # checked against another version than the assignment's
         await _validate(rec, assignment, checklist, precheck)
         # The assignment's inspection, and whether the pushed id is taken, in one query.
         found = _with_json(
@@ -578,9 +590,7 @@ async def _apply(
                 checklist,
                 received,
                 events,
-                precheck.scored
-                if precheck is not None and precheck.version_id == assignment["checklist.id"]
-                else None,
+                precheck,
             )
             status = InspectionStatus.submitted.value
         else:
@@ -922,13 +932,13 @@ async def _submit(
     checklist: Checklist,
     received: datetime,
     events: list[tuple[str, Any, Any]],
-    prescored: tuple[dict[str, Answer], ScoreResult, dict[str, Any]] | None,
+    precheck: _Precheck | None,
 ) -> dict[str, Any]:
     """Check that the inspection is complete with its evidence and signatures, then score it.
 
     ``inspection`` and ``current`` (its findings by item) are as this push left them; ``events``
-    are the push's audit events so far, written here with the submission's; ``prescored``: the
-    pushed answers and their score, worked out before the transaction (:class:`_Precheck`).
+    are the push's audit events so far, written here with the submission's; ``precheck``: the
+    pushed answers checked, and scored, before the transaction (:class:`_Precheck`).
     """
     inspection_id = inspection["id"]
     findings = list(current.values())
@@ -944,17 +954,17 @@ async def _submit(
         for f in findings
     ]
     items, titles = _items_and_titles(checklist)
-    if prescored is not None and prescored[0] == {a.item: a for a in answers}:
-        # The inspection holds exactly the answers scored before the transaction: complete,
-        # valid, and scored already.
-        problems: list[str] = []
-        result, detail = prescored[1], prescored[2]
-    else:
-        problems = [
+    # The inspection may hold exactly the answers scored before the transaction: complete,
+    # valid, and scored already.
+    scored = precheck.score_of(answers) if precheck is not None else None
+    problems = (
+        []
+        if scored is not None
+        else [
             zh_problem(p, titles)
             for p in validate_answers(checklist, answers, require_complete=True)
         ]
-        result = detail = None
+    )
     signatures = inspection["signatures"] or []
     if (
         not any(s["signer"] == "representative" for s in signatures)
@@ -1017,9 +1027,10 @@ async def _submit(
             missing_photos=missing,
         )
 
-    if result is None or detail is None:
+    if scored is None:
         result = score(checklist, answers, checked=True)
-        detail = result.to_dict()
+        scored = result, result.to_dict()
+    result, detail = scored
     await _update_inspection(
         inspection_id,
         {
