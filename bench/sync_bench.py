@@ -520,6 +520,20 @@ class Bench:
         r = await client.post("/api/auth/login", json={"username": username, "password": demo_password()})
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
+    async def sign_in(self, client: httpx.AsyncClient) -> None:
+        """What the pushes need of the demo data: the team's logins, the hospitals, the hospital
+        checklist and its items, and the images uploaded as photos and signatures."""
+        self.images = (image_bytes("photo"), image_bytes("signature"))
+        self.inspector, self.supervisor = await self.login(client, "inspector"), await self.login(client, "supervisor")
+        self.team = [(await client.get("/api/auth/me", headers=await self.login(client, u))).json()["id"]
+                     for u in ("inspector", "inspector2")]
+        self.hospitals = (await client.get("/api/institutions", params={"type": "hospital", "region": "371002"},
+                                           headers=self.supervisor)).json()["items"]
+        bundle = (await client.get("/api/sync/bundle", headers=self.inspector)).json()
+        self.checklist = max((c for c in bundle["checklists"] if c["checklist_id"] == "hospital-routine"),
+                             key=lambda c: c["version"])
+        self.items = [i for s in self.checklist["content"]["sections"] for i in s["items"]]
+
     async def assignments(self, client: httpx.AsyncClient, count: int) -> list[str]:
         made = []
         for i in range(count):
@@ -634,18 +648,8 @@ class Bench:
         args = self.args
         n, c = args.n, args.c
         curve = [] if args.no_curve else list(CURVE)
-        self.images = (image_bytes("photo"), image_bytes("signature"))
         async with httpx.AsyncClient(base_url=self.base, timeout=120) as client:
-            self.inspector, self.supervisor = await self.login(client, "inspector"), await self.login(client, "supervisor")
-            self.team = [(await client.get("/api/auth/me", headers=await self.login(client, u))).json()["id"]
-                         for u in ("inspector", "inspector2")]
-            institutions = (await client.get("/api/institutions", params={"type": "hospital", "region": "371002"},
-                                              headers=self.supervisor)).json()["items"]
-            self.hospitals = institutions
-            bundle = (await client.get("/api/sync/bundle", headers=self.inspector)).json()
-            self.checklist = max((c for c in bundle["checklists"] if c["checklist_id"] == "hospital-routine"),
-                                 key=lambda c: c["version"])
-            self.items = [i for s in self.checklist["content"]["sections"] for i in s["items"]]
+            await self.sign_in(client)
             drafts = [self.record(a, self.items[:DRAFT_FINDINGS]) for a in await self.assignments(client, n)]
             submissions = [await self.submission(client, a) for a in await self.assignments(client, args.n_submit)]
             curve_drafts = [self.record(a, self.items[:DRAFT_FINDINGS])

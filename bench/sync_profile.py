@@ -163,26 +163,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         app.lifespan(),
         httpx.AsyncClient(transport=transport, base_url="http://app") as client,
     ):
-        bench.images = (sync_bench.image_bytes("photo"), sync_bench.image_bytes("signature"))
-        bench.inspector = await bench.login(client, "inspector")
-        bench.supervisor = await bench.login(client, "supervisor")
-        bench.team = [
-            (await client.get("/api/auth/me", headers=await bench.login(client, name))).json()["id"]
-            for name in ("inspector", "inspector2")
-        ]
-        bench.hospitals = (
-            await client.get(
-                "/api/institutions",
-                params={"type": "hospital", "region": "371002"},
-                headers=bench.supervisor,
-            )
-        ).json()["items"]
-        bundle = (await client.get("/api/sync/bundle", headers=bench.inspector)).json()
-        bench.checklist = max(
-            (c for c in bundle["checklists"] if c["checklist_id"] == "hospital-routine"),
-            key=lambda c: c["version"],
-        )
-        bench.items = [i for s in bench.checklist["content"]["sections"] for i in s["items"]]
+        await bench.sign_in(client)
         rounds = 2 if args.cprofile else 1
         kinds = {
             "draft": [
