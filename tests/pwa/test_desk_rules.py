@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from openpyxl import load_workbook
 
+from backend.rectification.deadlines import today_in_china
 from tests.inspections.helpers import complete_inspection, push
 from tests.pwa.conftest import PwaServer, login, screenshot, wait_ready
 
@@ -36,7 +37,7 @@ async def _inspect(server: PwaServer, institution_id: str, doctors: list[str]) -
     users = [server.query("SELECT id FROM app_user WHERE username = ?", u)[0]["id"] for u in ("inspector", "inspector2")]
     planned = server.api("POST", "/api/assignments", username="supervisor", json={
         "institution_id": institution_id, "checklist_id": "clinic-routine",
-        "window_start": str(date.today()), "window_end": str(date.today() + timedelta(days=3)),
+        "window_start": str(today_in_china()), "window_end": str(today_in_china() + timedelta(days=3)),
         "inspector_ids": users})
     assert planned.status_code == 201, planned.text
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
@@ -97,12 +98,12 @@ async def test_archive_points_assessment_service_and_cert_no(
     await _shots(page, "desk-archive-points", ".d-assessment")
 
     # The year is kept in the URL; another year shows no deductions.
-    await page.select_option("#d-archive-year", str(date.today().year - 1))
+    await page.select_option("#d-archive-year", str(today_in_china().year - 1))
     await page.wait_for_function("() => location.hash.includes('year=')")
-    await page.wait_for_selector(f".d-assessment[data-year='{date.today().year - 1}']")
+    await page.wait_for_selector(f".d-assessment[data-year='{today_in_china().year - 1}']")
     assert "无考核得分" in await page.locator(".d-assessment").inner_text()
-    await page.select_option("#d-archive-year", str(date.today().year))
-    await page.wait_for_selector(f".d-assessment[data-year='{date.today().year}']")
+    await page.select_option("#d-archive-year", str(today_in_china().year))
+    await page.wait_for_selector(f".d-assessment[data-year='{today_in_china().year}']")
 
     # The assessment export, downloaded and read back.
     async with page.expect_download() as info:
@@ -136,12 +137,12 @@ async def test_archive_points_assessment_service_and_cert_no(
     await page.click("#d-service-submit")
     await page.wait_for_selector(".d-msg.ok >> text=已登记送达")
     after = pwa_server.api("GET", f"/api/rectification/notices/{notice_id}", username="supervisor").json()
-    assert after["service_method"] == "paper" and after["served_on"] == str(date.today())
+    assert after["service_method"] == "paper" and after["served_on"] == str(today_in_china())
     assert after["objection_deadline"] > before["objection_deadline"]  # counted again from today
     assert all(a["deadline"] > b["deadline"] for a, b in zip(after["tasks"], before["tasks"], strict=True)
                if b["deadline_days"])
     served = await page.locator("#d-notice-served").inner_text()
-    assert "纸质送达" in served and f"{date.today().month}月{date.today().day}日" in served
+    assert "纸质送达" in served and f"{today_in_china().month}月{today_in_china().day}日" in served
     deadline = date.fromisoformat(after["objection_deadline"])
     assert f"{deadline.month}月{deadline.day}日" in await page.locator("#d-notice-objection").inner_text()
     # A task counted on the fallback calendar says 暂定 (none without such a task).

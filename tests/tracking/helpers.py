@@ -61,7 +61,8 @@ async def make_city(client: httpx.AsyncClient, login) -> City:
     city_code = f"9{base}{random.randint(100, 999)}"[:6]
     while await Region.exists().where(Region.code == city_code):
         city_code = f"9{random.randint(10000, 99999)}"
-    city = Region(code=city_code, name=f"测试市{city_code}", office_short_name=f"测{city_code[-2:]}")
+    # The office short name is in every notice number: unique, like the city code.
+    city = Region(code=city_code, name=f"测试市{city_code}", office_short_name=f"测{city_code}")
     await city.save()
     counties: dict[str, str] = {}
     institutions: dict[str, list[dict[str, Any]]] = {}
