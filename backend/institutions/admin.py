@@ -180,6 +180,25 @@ def _region_texts(name: str | None, office: str | None) -> dict[str, str]:
     return values
 
 
+async def _refuse_shared_office_name(values: dict[str, str], region_id: UUID | None = None) -> None:
+    """Refuse a short name another region already has. Any region's bureau may issue notices
+    (the organiser's, or the one ``YIBAO_NOTICE_OFFICE`` names), each numbering its own, so two
+    offices with one short name would give two notices the same number."""
+    text = values.get("office_short_name")
+    if text is None:
+        return
+    query = Region.select(Region.code, Region.name).where(Region.office_short_name == text)
+    if region_id is not None:
+        query = query.where(Region.id != region_id)
+    other = await query.first()
+    if other is not None:
+        raise Conflict(
+            f"签发机关简称“{text}”已由{other['name']}（{other['code']}）使用；"
+            "通知书编号以简称区分签发机关，请换一个",
+            details={"field": "office_short_name"},
+        )
+
+
 async def create_region(
     code: str, name: str, office_short_name: str, parent_code: str | None, actor: Actor
 ) -> None:
@@ -188,7 +207,7 @@ async def create_region(
     Raises:
         InvalidInput: a value is not allowed.
         NotFound: the parent does not exist.
-        Conflict: the code is taken.
+        Conflict: the code or the office short name is taken.
     """
     code = code.strip()
     if not REGION_CODE_RE.match(code):
@@ -203,6 +222,7 @@ async def create_region(
             parent_id = parent["id"]
         if await Region.exists().where(Region.code == code):
             raise Conflict(f"地区代码 {code} 已存在", details={"field": "code"})
+        await _refuse_shared_office_name(values)
         region = Region(code=code, parent=parent_id, **values)
         await region.save()
         await record(
@@ -222,6 +242,7 @@ async def update_region(
     Raises:
         NotFound: no such region.
         InvalidInput: nothing to change or a value not allowed.
+        Conflict: another region has the office short name.
     """
     values = _region_texts(name, office_short_name)
     if not values:
@@ -233,6 +254,7 @@ async def update_region(
         changed = {k: v for k, v in values.items() if row[k] != v}
         if not changed:
             return
+        await _refuse_shared_office_name(changed, row["id"])
         await Region.update({getattr(Region, k): v for k, v in changed.items()}).where(
             Region.id == row["id"]
         )

@@ -139,8 +139,8 @@ class AdminInstitutionController(Controller):
     async def create_region(
         self, data: JSONBody[RegionCreate], current_user: NamedDependency[CurrentUser]
     ) -> list[RegionNode]:
-        """Add a region (201, answering the whole tree); 409 for a code taken, 404 for an unknown
-        parent, 422 for a value not allowed."""
+        """Add a region (201, answering the whole tree); 409 for a code or an office short name
+        taken, 404 for an unknown parent, 422 for a value not allowed."""
         await admin.create_region(
             data.code, data.name, data.office_short_name, data.parent_code, current_user.actor
         )
@@ -154,7 +154,8 @@ class AdminInstitutionController(Controller):
         current_user: NamedDependency[CurrentUser],
     ) -> list[RegionNode]:
         """Rename a region or change its issuing office's short name, used in the numbers of the
-        notices issued from now on (answering the whole tree)."""
+        notices issued from now on (answering the whole tree); 409 for a short name another
+        region has."""
         await admin.update_region(
             code, current_user.actor, name=data.name, office_short_name=data.office_short_name
         )

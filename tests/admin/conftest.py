@@ -44,7 +44,7 @@ async def new_county(
         code = f"3799{uuid.uuid4().int % 10**6:06d}"
         response = await client.post(
             "/api/admin/regions",
-            json={"code": code, "name": f"测试县{code[-4:]}", "office_short_name": "测县",
+            json={"code": code, "name": f"测试县{code[-4:]}", "office_short_name": f"测{code[-6:]}",
                   "parent_code": test_city},
             headers=admin,
         )

@@ -68,6 +68,37 @@ async def test_create_and_edit_a_region(
     assert nothing.status_code == 422
 
 
+async def test_two_regions_never_share_an_office_short_name(
+    client: httpx.AsyncClient, admin: dict[str, str], test_city: str
+) -> None:
+    """Each office numbers its own notices, so a shared short name would give two notices the
+    same number."""
+    body = {"code": "379977", "name": "重名区", "office_short_name": "威", "parent_code": test_city}
+    taken = await client.post("/api/admin/regions", json=body, headers=admin)
+    assert taken.status_code == 409, taken.text
+    assert "“威”已由威海市（371000）使用" in taken.json()["detail"]
+    assert taken.json()["extra"] == {"field": "office_short_name"}
+    assert not await Region.exists().where(Region.code == "379977")
+
+    created = await client.post(
+        "/api/admin/regions", json={**body, "office_short_name": " 重名 "}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    renamed = await client.patch(
+        "/api/admin/regions/379977", json={"office_short_name": "环翠"}, headers=admin
+    )
+    assert renamed.status_code == 409, renamed.text
+    assert "环翠区" in renamed.json()["detail"]
+    row = await Region.select(Region.office_short_name).where(Region.code == "379977").first()
+    assert row == {"office_short_name": "重名"}
+    # Its own name again, with a new region name, is no conflict.
+    same = await client.patch(
+        "/api/admin/regions/379977", json={"name": "重名新区", "office_short_name": "重名"},
+        headers=admin,
+    )
+    assert same.status_code == 200, same.text
+
+
 async def test_a_new_county_is_inside_its_city_supervisors_scope(
     client: httpx.AsyncClient, admin: dict[str, str], new_county: Callable[[], Awaitable[str]],
     test_city: str,

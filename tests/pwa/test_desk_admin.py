@@ -138,6 +138,24 @@ async def test_admin_imports_institutions(page: Any, pwa_server: PwaServer) -> N
     )
 
 
+async def test_admin_is_told_a_short_name_is_taken(page: Any, pwa_server: PwaServer) -> None:
+    """Two offices with one short name would number two notices alike: the edit is refused where
+    it was made, saying which region has the name, and nothing changes."""
+    await open_desk(page)
+    await open_tab(page, "regions")
+    await page.click("#region-table tr[data-key='371003']")
+    await page.wait_for_selector("#region-edit")
+    await page.fill("#region-edit input[name=office_short_name]", "环翠")
+    await page.click("#region-edit button[type=submit]")
+    error = page.locator("#region-edit .d-msg.error")
+    await error.wait_for()
+    assert "“环翠”已由环翠区（371002）使用" in await error.inner_text()
+    await screenshot(page, "desk-admin-region-short-name-taken")
+    assert pwa_server.query("SELECT office_short_name FROM region WHERE code = ?", "371003") == [
+        {"office_short_name": "文登"}
+    ]
+
+
 async def test_admin_uploads_a_checklist_version(page: Any, pwa_server: PwaServer) -> None:
     source = (REPO_ROOT / "checklists" / "pharmacy-routine.v1.yaml").read_text(encoding="utf-8")
     new = source.replace("id: pharmacy-routine\n", "id: pharmacy-special\n", 1).replace(
