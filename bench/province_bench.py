@@ -226,7 +226,7 @@ async def checklist_items() -> dict[str, tuple[uuid.UUID, list[str]]]:
 
 async def fill(engine: str, scale: float, target: str) -> dict[str, int]:
     """Generate the data into the database; rows per table."""
-    from backend.rectification.deadlines import today_in_china
+    from backend.china_time import today_in_china
 
     counts: dict[str, int] = {}
     batches = generate(scale, await checklist_items(), today_in_china())

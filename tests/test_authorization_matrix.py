@@ -23,9 +23,9 @@ import pytest
 from litestar.handlers import HTTPRouteHandler
 
 from backend.app import create_app
+from backend.china_time import today_in_china
 from backend.demo import demo_password
 from backend.institutions.tables import Institution
-from backend.rectification.deadlines import today_in_china
 from tests.inspections.helpers import (
     complete_inspection,
     institution_id,

@@ -8,7 +8,7 @@ copy of this page (or its JSON) can show the rewrite. docs/audit-chain.md says h
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from litestar import Controller, Response, get
 from litestar.enums import MediaType
@@ -16,9 +16,9 @@ from pydantic import BaseModel
 
 from backend.audit.chain import checkpoint_message, time_text
 from backend.audit.tables import AuditCheckpoint
+from backend.china_time import CHINA_TZ
 from backend.settings import get_settings
 
-CHINA_TZ = timezone(timedelta(hours=8))
 LIMIT = 1000
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from backend.audit.tables import AuditEvent
+from backend.china_time import CHINA_TZ
 from backend.errors import InvalidInput
 
 ACTION_RE = re.compile(r"^[a-z0-9_.]{1,64}$")
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 # Dates in filters are the bureau's dates (China has one time zone and no DST).
-CHINA_TZ = timezone(timedelta(hours=8))
 
 
 def _day_start(day: date) -> datetime:

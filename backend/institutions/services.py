@@ -12,7 +12,6 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +21,7 @@ from backend import db
 from backend.accounts.auth import CurrentUser, now, region_scope
 from backend.accounts.tables import Role
 from backend.audit.services import Actor, record
+from backend.china_time import today_in_china
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.inspections.tables import Assignment, AssignmentInspector, AssignmentStatus
 from backend.institutions import qr
@@ -40,7 +40,6 @@ NOT_VISIBLE = "机构不存在或不在您的管辖范围内"
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 # The date printed on posters is the bureau's date (China has one time zone and no DST).
-CHINA_TZ = timezone(timedelta(hours=8))
 OPEN_ASSIGNMENT_STATUSES = (AssignmentStatus.planned.value, AssignmentStatus.in_progress.value)
 
 # Maximum lengths of the editable text fields (the columns' widths) and their names for messages.
@@ -289,11 +288,6 @@ async def issuing_bureau(region_id: UUID) -> str:
         seen.add(current)
         name, current = row["name"], row["parent"]
     return f"{name}医疗保障局"
-
-
-def today_in_china() -> date:
-    """Today's date where the bureaus are."""
-    return datetime.now(CHINA_TZ).date()
 
 
 async def poster_fields(row: dict[str, Any], base_url: str | None) -> dict[str, Any]:

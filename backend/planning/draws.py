@@ -15,6 +15,7 @@ from uuid import UUID
 from backend.accounts.auth import CurrentUser
 from backend.accounts.tables import Role
 from backend.audit.services import record
+from backend.china_time import CHINA_TZ
 from backend.db import write_transaction
 from backend.errors import InvalidInput, NotFound
 from backend.inspections.assignments import teams_of
@@ -29,7 +30,6 @@ from backend.inspections.tables import (
 )
 from backend.planning.algorithm import ALGORITHM, draw_size, rank_pool
 from backend.planning.pools import (
-    CHINA_TZ,
     Context,
     check_common,
     load_context,

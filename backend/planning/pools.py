@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from backend.accounts.auth import CurrentUser, region_scope
 from backend.accounts.tables import Role, User
 from backend.checklists.tables import ChecklistVersion
+from backend.china_time import CHINA_TZ
 from backend.errors import InvalidInput, NotFound
 from backend.inspections.tables import Inspection, InspectionStatus
 from backend.institutions.tables import (
@@ -28,7 +28,6 @@ from backend.planning.algorithm import Slot, pair_inspectors
 from backend.planning.schemas import Pick, PoolRequest, Unassigned
 from backend.planning.tables import InspectorRelation
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 REGION_NOT_FOUND = "地区不存在或不在您的管辖范围内"
 MAX_PLAN = 1000  # institutions in one bulk plan or one draw's pool
 

@@ -19,10 +19,10 @@ from litestar import Controller, Response, get
 from litestar.enums import MediaType
 from litestar.params import FromPath
 
+from backend.china_time import CHINA_TZ
 from backend.errors import NotFound
 from backend.institutions.tables import INSTITUTION_TYPE_LABELS, InstitutionType
 from backend.planning.draws import read_draw
-from backend.planning.pools import CHINA_TZ
 
 NOT_FOUND = "未找到该抽查公示：链接有误，或该抽取记录不存在。"
 _TRUE = {"1", "true", "yes", "on"}

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
+# Deadlines count China's days; the clock is shared with the other domains (and kept here as
+# ``deadlines.today_in_china`` for the rectification modules).
+from backend.china_time import today_in_china as today_in_china
 from backend.rectification.holidays import FALLBACK, WorkCalendar
-
-CHINA_TZ = timezone(timedelta(hours=8))  # Asia/Shanghai: one time zone, no daylight saving
 
 _log = logging.getLogger(__name__)
 _warned_years: set[int] = set()
-
-
-def today_in_china(now: datetime | None = None) -> date:
-    """The date in China at ``now`` (default: the current time)."""
-    return (now or datetime.now(UTC)).astimezone(CHINA_TZ).date()
 
 
 def calendar_covers(day: date, calendar: WorkCalendar | None = None) -> bool:

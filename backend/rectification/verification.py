@@ -88,7 +88,7 @@ def verify_url(base_url: str, token: str) -> str:
 async def lookup(secret_key: str, token: str) -> dict[str, object] | None:
     """What the public may learn from a token: the notice's number, institution name, issue
     date and status; None for a forged, altered or unknown token, or a notice not issued."""
-    from backend.rectification.deadlines import today_in_china
+    from backend.china_time import today_in_china
     from backend.rectification.tables import NoticeStatus, RectificationNotice
 
     parsed = parse_token(secret_key, token)

@@ -15,8 +15,8 @@ from typing import Any
 from uuid import UUID
 
 from backend.checklists.schema import Checklist
+from backend.china_time import CHINA_TZ
 from backend.inspections.tables import AssignmentKind, Inspection, InspectionStatus
-from backend.rectification.deadlines import CHINA_TZ
 from backend.rules.points import credit_rating
 from backend.rules.policy import get_policy
 

@@ -32,11 +32,11 @@ from uuid import UUID
 
 from backend.audit.services import Actor, record, record_many
 from backend.checklists.schema import Checklist
+from backend.china_time import today_in_china
 from backend.db import run_many, write_transaction
 from backend.errors import Conflict
 from backend.inspections.tables import Finding
 from backend.institutions.tables import Physician, PhysicianStatus
-from backend.rectification.deadlines import today_in_china
 from backend.rules.policy import PhysicianPointsPolicy, get_policy
 from backend.rules.tables import PhysicianPointEvent, PhysicianStatusChange, StatusChangeKind
 

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from backend.accounts.auth import CurrentUser
 from backend.audit.tables import AuditEvent
+from backend.china_time import today_in_china
 from backend.institutions import services as institutions
 from backend.institutions.tables import (
     AGREEMENT_STATUS_LABELS,
@@ -26,7 +27,6 @@ from backend.institutions.tables import (
     InstitutionType,
     PhysicianStatus,
 )
-from backend.rectification.deadlines import today_in_china
 from backend.rectification.tables import NOTICE_STATUS_LABELS
 from backend.rules import assessment, points
 from backend.tracking import lists

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from backend import db
 from backend.checklists.tables import ChecklistVersion
+from backend.china_time import today_in_china
 from backend.inspections.tables import AssignmentKind
 from backend.institutions.tables import (
     AGREEMENT_STATUS_LABELS,
@@ -23,7 +24,6 @@ from backend.institutions.tables import (
     AgreementStatus,
     InstitutionType,
 )
-from backend.rectification.deadlines import today_in_china
 from backend.rectification.escalation import LADDER
 from backend.rectification.tables import TASK_STATUS_LABELS, TaskStatus
 from backend.tracking.filters import Filters

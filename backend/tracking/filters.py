@@ -16,9 +16,9 @@ from uuid import UUID
 
 from backend.accounts.auth import CurrentUser, region_scope
 from backend.accounts.tables import Role
+from backend.china_time import CHINA_TZ, today_in_china
 from backend.errors import InvalidInput, NotFound
 from backend.institutions.tables import INSTITUTION_TYPE_LABELS, InstitutionType, Region
-from backend.rectification.deadlines import CHINA_TZ, today_in_china
 from backend.tracking.sql import Query, in_list
 
 REGION_NOT_VISIBLE = "地区不存在或不在您的管辖范围内"

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from backend.china_time import CHINA_TZ, today_in_china
 from backend.errors import InvalidInput
 from backend.inspections.schemas import ASSIGNMENT_KIND_LABELS
 from backend.inspections.tables import AssignmentKind
@@ -25,7 +26,6 @@ from backend.institutions.tables import (
     AgreementStatus,
     PhysicianStatus,
 )
-from backend.rectification.deadlines import CHINA_TZ, today_in_china
 from backend.rectification.escalation import STEPS
 from backend.rectification.tables import (
     NOTICE_STATUS_LABELS,

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from openpyxl import load_workbook
 
-from backend.rectification.deadlines import today_in_china
+from backend.china_time import today_in_china
 from tests.inspections.helpers import complete_inspection, push
 from tests.pwa.conftest import PwaServer, login, screenshot, wait_ready
 

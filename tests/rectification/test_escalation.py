@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from backend.audit.tables import AuditEvent
+from backend.china_time import today_in_china
 from backend.institutions.tables import Institution
-from backend.rectification.deadlines import today_in_china
 from backend.rectification.tables import RectificationTask, TaskEvent
 from tests.inspections.helpers import new_assignment
 from tests.rectification.helpers import make_tenant, notice_of, submit

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import httpx
 
+from backend.china_time import today_in_china
 from backend.inspections.tables import Assignment
-from backend.rectification.deadlines import today_in_china
 from tests.inspections.helpers import complete_inspection, push
 from tests.rectification.helpers import make_tenant, notice_of
 

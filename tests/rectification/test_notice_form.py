@@ -15,7 +15,7 @@ import pytest
 
 from backend.audit.services import Actor
 from backend.checklists.services import load_paths
-from backend.rectification.deadlines import today_in_china
+from backend.china_time import today_in_china
 from backend.rectification.tables import RectificationNotice
 from tests.inspections.helpers import complete_inspection, new_assignment, push, user_id
 from tests.rectification.helpers import PASSWORD, make_institution, notice_of

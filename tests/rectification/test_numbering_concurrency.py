@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.rectification.deadlines import today_in_china
+from backend.china_time import today_in_china
 from backend.rectification.tables import NoticeCounter, RectificationNotice
 from tests.cli_helpers import YIBAO
 from tests.inspections.helpers import complete_inspection, new_assignment, push

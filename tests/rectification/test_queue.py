@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from backend.rectification.deadlines import today_in_china
+from backend.china_time import today_in_china
 from backend.rectification.tables import RectificationTask
 from tests.rectification.helpers import make_tenant, notice_of, submit
 

@@ -126,7 +126,7 @@ async def tasks_of(ids: list[str]) -> list[dict[str, Any]]:
 
 async def backdate_deadline(task_id: Any, days: int) -> None:
     """Move a task's deadline ``days`` into the past (time passing, for the overdue counts)."""
-    from backend.rectification.deadlines import today_in_china
+    from backend.china_time import today_in_china
 
     await RectificationTask.update(
         {RectificationTask.deadline: today_in_china() - timedelta(days=days)}

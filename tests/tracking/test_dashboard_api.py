@@ -9,7 +9,7 @@ from datetime import date
 import httpx
 import pytest
 
-from backend.rectification.deadlines import today_in_china
+from backend.china_time import today_in_china
 from backend.rectification.tables import RectificationNotice, RectificationTask
 from tests.tracking.helpers import (
     BAD,

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from backend.china_time import today_in_china
 from backend.inspections.tables import Finding
-from backend.rectification.deadlines import today_in_china
 from tests.tracking.helpers import BAD, MILD, City, inspect, make_city, tasks_of
 
 

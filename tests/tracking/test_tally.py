@@ -15,9 +15,9 @@ import pytest
 from backend.audit.services import Actor
 from backend.audit.tables import AuditEvent
 from backend.checklists.tables import ChecklistVersion
+from backend.china_time import today_in_china
 from backend.inspections.tables import Finding, Inspection
 from backend.institutions.tables import Institution
-from backend.rectification.deadlines import today_in_china
 from backend.rectification.tables import RectificationNotice, RectificationTask
 from backend.tracking.sql import Query
 from backend.tracking.tally import rebuild, split_period
