@@ -150,7 +150,9 @@ async def test_admin_is_told_a_short_name_is_taken(page: Any, pwa_server: PwaSer
     error = page.locator("#region-edit .d-msg.error")
     await error.wait_for()
     assert "“环翠”已由环翠区（371002）使用" in await error.inner_text()
-    await screenshot(page, "desk-admin-region-short-name-taken")
+    for viewport in VIEWPORTS:
+        await page.set_viewport_size(viewport)
+        await screenshot(page, "desk-admin-region-short-name-taken")
     assert pwa_server.query("SELECT office_short_name FROM region WHERE code = ?", "371003") == [
         {"office_short_name": "文登"}
     ]
