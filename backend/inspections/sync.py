@@ -32,6 +32,7 @@ from backend.checklists.schema import Checklist
 from backend.checklists.scoring import Answer, ScoreResult, score, validate_answers
 from backend.checklists.tables import ChecklistVersion
 from backend.db import is_sqlite, read_row, read_rows, run_many, write_transaction
+from backend.errors import Conflict as DomainConflict
 from backend.errors import NotFound
 from backend.inspections.assignments import visible_assignment
 from backend.inspections.messages import zh_problem
@@ -293,6 +294,17 @@ async def push_one(user: CurrentUser, device_id: str, rec: InspectionPush) -> Re
             message=exc.message,
             problems=exc.problems,
             missing_photos=exc.missing_photos,
+        )
+    except DomainConflict as exc:
+        # Refused by another domain inside the push's transaction (a notice number another
+        # office already has: rectification.numbering.take_number). Nothing of the push stays;
+        # the tablet keeps the record and shows the message, and the batch goes on.
+        return RecordResult(
+            id=rec.id,
+            status="rejected",
+            http_status=409,
+            code="conflict",
+            message=exc.message,
         )
 
 

@@ -357,8 +357,7 @@ async def _issue_new(
     from the issue day), its two history entries in one, its two audit events in one.
     ``notice`` becomes the issued row, as a read would give it back."""
     today = deadlines.today_in_china(at)
-    seq = await numbering.next_seq(office["id"], today.year)
-    number = numbering.format_number(office["office_short_name"], today.year, seq)
+    seq, number = await numbering.take_number(office, today.year)
     objection = deadlines.due(today, settings.objection_working_days, "working", calendar)
     drafted = event_values(notice["id"], "drafted", event_actor, text=f"共 {len(tasks)} 个问题")
     notice.update(_issued_values(settings, at, today, seq, number, objection, None))
@@ -421,8 +420,7 @@ async def _issue(
     today = deadlines.today_in_china(at)
     office = await Region.select().where(Region.id == notice["office"]).first()
     assert office is not None
-    seq = await numbering.next_seq(office["id"], today.year)
-    number = numbering.format_number(office["office_short_name"], today.year, seq)
+    seq, number = await numbering.take_number(office, today.year)
     objection = await count_from(notice["id"], today, settings, at)
     task_count = await RectificationTask.count().where(RectificationTask.notice == notice["id"])
     changes: dict[Any, Any] = {

@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from backend.db import read_rows
+from backend.errors import Conflict
 from backend.institutions.tables import Region
 
 _NEXT_SQL = (
@@ -30,6 +31,7 @@ _NEXT_SQL = (
     "ON CONFLICT (office, year) DO UPDATE SET last = rectification_counter.last + 1 "
     "RETURNING last"
 )
+_TAKEN_SQL = "SELECT office FROM rectification_notice WHERE number = $1"
 
 
 def format_number(office_short_name: str, year: int, seq: int) -> str:
@@ -88,3 +90,24 @@ async def next_seq(office_id: UUID, year: int) -> int:
     # costs more than running it.
     rows = await read_rows(_NEXT_SQL, uuid.uuid4(), office_id, year)
     return int(rows[0]["last"])
+
+
+async def take_number(office: dict[str, Any], year: int) -> tuple[int, str]:
+    """The office's next number of the year, and its text. Call it inside the issuing
+    transaction.
+
+    Raises:
+        Conflict: the text is already another office's notice number: two regions with one short
+            name, which the admin API refuses but older data may hold. The issue (and with it
+            the submission) rolls back, numbering nothing, until an admin renames one of them.
+    """
+    seq = await next_seq(office["id"], year)
+    number = format_number(office["office_short_name"], year, seq)
+    if await read_rows(_TAKEN_SQL, number):
+        raise Conflict(
+            f"整改通知书编号“{number}”已被另一签发机关使用：有两个地区的签发机关简称都是"
+            f"“{office['office_short_name']}”。未提交，记录仍保存在设备上；请系统管理员在"
+            "“系统管理 › 地区与签发机关”中修改其中一个简称后再提交",
+            details={"office_short_name": office["office_short_name"]},
+        )
+    return seq, number

@@ -191,3 +191,66 @@ async def test_county_offices_number_their_own(
     notice = await notice_of(client, tenant.manager, result["inspection_id"])
     assert re.match(r"^环翠医保整改〔\d{4}〕\d+号$", notice["number"]), notice["number"]
     assert notice["bureau"] == "环翠区医疗保障局" and notice["deadline_basis"] == "calendar"
+
+
+async def test_a_number_another_office_has_refuses_the_submission_not_the_server(
+    client: httpx.AsyncClient, login
+) -> None:
+    """Two regions with one short name (older data: the admin API now refuses it) would give two
+    notices one number. The second submission is refused with a 409 naming the short name, and
+    nothing of it stays: no notice, the counter untouched, the inspection still a draft."""
+    from backend.inspections.tables import Inspection
+    from backend.institutions.tables import Region
+
+    city_submission = await submit(client, login, await make_tenant(client, login))
+    first = await RectificationNotice.select(
+        RectificationNotice.number, RectificationNotice.seq, RectificationNotice.year
+    ).where(RectificationNotice.inspection == city_submission["inspection_id"]).first()
+    assert first["number"].startswith("威医保整改")
+    county = await Region.select(Region.id, Region.office_short_name).where(
+        Region.code == "371002"
+    ).first()
+    counter = NoticeCounter.office == county["id"]
+    counter &= NoticeCounter.year == first["year"]
+    kept = await NoticeCounter.select(NoticeCounter.last).where(counter).first()
+    # 环翠 made 威 as older data could have it, its counter one short of the city's number.
+    await Region.update({Region.office_short_name: "威"}).where(Region.id == county["id"])
+    if kept is None:
+        await NoticeCounter.insert(
+            NoticeCounter(office=county["id"], year=first["year"], last=first["seq"] - 1)
+        )
+    else:
+        await NoticeCounter.update({NoticeCounter.last: first["seq"] - 1}).where(counter)
+    try:
+        tenant = await make_tenant(client, login)
+        assignment = await new_assignment(
+            client, await login("supervisor.huancui"), tenant.code, tenant.inspectors
+        )
+        record = await complete_inspection(
+            client, tenant.inspector, assignment, fail={"signage.complaint": {}}
+        )
+        response = await push(client, tenant.inspector, [record])
+        assert response.status_code == 409, response.text  # a push of one: its record's status
+        result = response.json()["results"][0]
+        assert result["status"] == "rejected" and result["http_status"] == 409, result
+        assert result["code"] == "conflict"
+        assert f"“{first['number']}”已被另一签发机关使用" in result["message"]
+        assert "签发机关简称都是“威”" in result["message"]
+        assert await RectificationNotice.count().where(
+            RectificationNotice.number == first["number"]
+        ) == 1
+        assert (await NoticeCounter.select(NoticeCounter.last).where(counter).first())[
+            "last"
+        ] == first["seq"] - 1
+        stored = await Inspection.select(Inspection.status).where(
+            Inspection.assignment == assignment["id"]
+        )
+        assert [s["status"] for s in stored] in ([], ["draft"])
+    finally:
+        await Region.update({Region.office_short_name: county["office_short_name"]}).where(
+            Region.id == county["id"]
+        )
+        if kept is None:
+            await NoticeCounter.delete().where(counter)
+        else:
+            await NoticeCounter.update({NoticeCounter.last: kept["last"]}).where(counter)
