@@ -298,7 +298,7 @@ async def push_one(user: CurrentUser, device_id: str, rec: InspectionPush) -> Re
     except DomainConflict as exc:
         # Refused by another domain inside the push's transaction (a notice number another
         # office already has: rectification.numbering.take_number). Nothing of the push stays;
-        # the tablet keeps the record and shows the message, and the batch goes on.
+        # the tablet keeps the record as refused, with the message, and the batch goes on.
         return RecordResult(
             id=rec.id,
             status="rejected",

@@ -106,8 +106,8 @@ async def take_number(office: dict[str, Any], year: int) -> tuple[int, str]:
     if await read_rows(_TAKEN_SQL, number):
         raise Conflict(
             f"整改通知书编号“{number}”已被另一签发机关使用：有两个地区的签发机关简称都是"
-            f"“{office['office_short_name']}”。未提交，记录仍保存在设备上；请系统管理员在"
-            "“系统管理 › 地区与签发机关”中修改其中一个简称后再提交",
+            f"“{office['office_short_name']}”，无法编号，此次操作未保存任何内容。请系统管理员在"
+            "“系统管理 › 地区与签发机关”中修改其中一个简称后重试",
             details={"office_short_name": office["office_short_name"]},
         )
     return seq, number
