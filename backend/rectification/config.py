@@ -11,7 +11,7 @@ The policy file (``YIBAO_POLICY_FILE``, :mod:`backend.rules.policy`) may set the
 ``notice``: ``mode``, ``mode_by_region`` (region code → auto|draft), ``deadline_basis`` and
 ``penalty_multiple``; the file wins over the environment.
 | ``YIBAO_OBJECTION_WORKING_DAYS`` | ``10`` | objection window (申诉期), in working days after the notice is served |
-| ``YIBAO_NOTICE_OFFICE`` | ``city`` | which office numbers a notice: ``city`` (the top-level region of the institution, e.g. 威) or ``county`` (the institution's own region, e.g. 环翠) |
+| ``YIBAO_NOTICE_OFFICE`` | ``city`` | which office numbers a notice when no regional supervisor organised the inspection (otherwise the organiser's bureau does): ``city`` (the top-level region of the institution, e.g. 威) or ``county`` (the institution's own region, e.g. 环翠) |
 | ``YIBAO_PUBLIC_BASE_URL`` | (the address the request came in on) | public address printed in the notices' QR codes, e.g. ``https://yb.example.cn`` |
 
 They are read when used (cheap), so a change needs no restart of anything but the environment.

@@ -1,7 +1,9 @@
 """Notice numbers: ``{office short name}医保整改〔{year}〕{n}号``, gapless per office and year.
 
-The issuing office is the institution's top-level region (the city bureau: 威 for an institution
-in 环翠区) by default, or the institution's own region with ``YIBAO_NOTICE_OFFICE=county``.
+The issuing office is the bureau that organised the inspection (the planning supervisor's
+region, see ``issuing._draft``). Without a regional organiser it is the institution's top-level
+region (the city bureau: 威 for an institution in 环翠区) by default, or the institution's own
+region with ``YIBAO_NOTICE_OFFICE=county``.
 
 The next number comes from one statement on the counter row of ``(office, year)``::
 
