@@ -4,13 +4,21 @@ sent back, answered again, accepted, closed; its history and audit trail."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 
 from backend.audit.tables import AuditEvent
 from backend.rectification.tables import NoticeCounter, RectificationNotice
 from tests.inspections.helpers import complete_inspection, new_assignment, push
-from tests.rectification.helpers import FAILS, make_tenant, notice_of, submit, upload_photo
+from tests.rectification.helpers import (
+    FAILS,
+    Tenant,
+    make_tenant,
+    notice_of,
+    submit,
+    upload_photo,
+)
 
 NUMBER_RE = re.compile(r"^威医保整改〔(\d{4})〕(\d+)号$")
 
@@ -173,11 +181,11 @@ async def test_numbers_follow_each_other_per_office_and_year(
     assert counter["last"] >= int(n2)
 
 
-async def test_county_offices_number_their_own(
-    client: httpx.AsyncClient, login, monkeypatch
-) -> None:
-    # The bureau that organised the inspection issues the notice: a county supervisor's plan.
-    monkeypatch.setenv("YIBAO_DEADLINE_DAYS", "calendar")
+async def _county_submission(
+    client: httpx.AsyncClient, login: Any
+) -> tuple[Tenant, dict[str, Any], httpx.Response]:
+    """A 环翠 institution of its own, inspected on the 环翠 supervisor's plan and submitted with
+    one failed item: its tenant, assignment and the push's response."""
     tenant = await make_tenant(client, login)
     assignment = await new_assignment(
         client, await login("supervisor.huancui"), tenant.code, tenant.inspectors
@@ -185,7 +193,15 @@ async def test_county_offices_number_their_own(
     record = await complete_inspection(
         client, tenant.inspector, assignment, fail={"signage.complaint": {}}
     )
-    response = await push(client, tenant.inspector, [record])
+    return tenant, assignment, await push(client, tenant.inspector, [record])
+
+
+async def test_county_offices_number_their_own(
+    client: httpx.AsyncClient, login, monkeypatch
+) -> None:
+    # The bureau that organised the inspection issues the notice: a county supervisor's plan.
+    monkeypatch.setenv("YIBAO_DEADLINE_DAYS", "calendar")
+    tenant, _, response = await _county_submission(client, login)
     assert response.status_code == 200, response.text
     result = response.json()["results"][0]
     notice = await notice_of(client, tenant.manager, result["inspection_id"])
@@ -222,14 +238,7 @@ async def test_a_number_another_office_has_refuses_the_submission_not_the_server
     else:
         await NoticeCounter.update({NoticeCounter.last: first["seq"] - 1}).where(counter)
     try:
-        tenant = await make_tenant(client, login)
-        assignment = await new_assignment(
-            client, await login("supervisor.huancui"), tenant.code, tenant.inspectors
-        )
-        record = await complete_inspection(
-            client, tenant.inspector, assignment, fail={"signage.complaint": {}}
-        )
-        response = await push(client, tenant.inspector, [record])
+        _, assignment, response = await _county_submission(client, login)
         assert response.status_code == 409, response.text  # a push of one: its record's status
         result = response.json()["results"][0]
         assert result["status"] == "rejected" and result["http_status"] == 409, result
