@@ -180,11 +180,10 @@ def _region_texts(name: str | None, office: str | None) -> dict[str, str]:
     return values
 
 
-async def _refuse_shared_office_name(values: dict[str, str], region_id: UUID | None = None) -> None:
+async def _refuse_shared_office_name(text: str | None, region_id: UUID | None = None) -> None:
     """Refuse a short name another region already has. Any region's bureau may issue notices
     (the organiser's, or the one ``YIBAO_NOTICE_OFFICE`` names), each numbering its own, so two
     offices with one short name would give two notices the same number."""
-    text = values.get("office_short_name")
     if text is None:
         return
     query = Region.select(Region.code, Region.name).where(Region.office_short_name == text)
@@ -222,7 +221,7 @@ async def create_region(
             parent_id = parent["id"]
         if await Region.exists().where(Region.code == code):
             raise Conflict(f"地区代码 {code} 已存在", details={"field": "code"})
-        await _refuse_shared_office_name(values)
+        await _refuse_shared_office_name(values["office_short_name"])
         region = Region(code=code, parent=parent_id, **values)
         await region.save()
         await record(
@@ -254,7 +253,7 @@ async def update_region(
         changed = {k: v for k, v in values.items() if row[k] != v}
         if not changed:
             return
-        await _refuse_shared_office_name(changed, row["id"])
+        await _refuse_shared_office_name(changed.get("office_short_name"), row["id"])
         await Region.update({getattr(Region, k): v for k, v in changed.items()}).where(
             Region.id == row["id"]
         )
