@@ -164,6 +164,8 @@ def _region_texts(name: str | None, office: str | None) -> dict[str, str]:
         text = name.strip()
         if not text or len(text) > 64:
             raise InvalidInput("地区名称须为 1–64 个字", details={"field": "name"})
+        if not text.isprintable():
+            raise InvalidInput("地区名称不能包含控制字符", details={"field": "name"})
         values["name"] = text
     if office is not None:
         text = office.strip()
@@ -172,9 +174,9 @@ def _region_texts(name: str | None, office: str | None) -> dict[str, str]:
                 "签发机关简称须为 1–16 个字（用于通知书编号，如“威”医保整改〔2026〕17号）",
                 details={"field": "office_short_name"},
             )
-        if re.search(r"[\s〔〕\[\]]", text):
+        if re.search(r"[\s〔〕\[\]]", text) or not text.isprintable():
             raise InvalidInput(
-                "签发机关简称不能包含空格或括号", details={"field": "office_short_name"}
+                "签发机关简称不能包含空格、括号或控制字符", details={"field": "office_short_name"}
             )
         values["office_short_name"] = text
     return values
