@@ -9,6 +9,9 @@ case by case:
   ``RecursionError``), integers beyond what a browser can even write (:data:`MAX_INT_DIGITS`
   digits; a database column would overflow) and exponents like ``1e999``. A body declared
   longer than the limit is refused from its ``Content-Length`` without being read.
+* **The NUL character** (``\u0000`` in a JSON string, ``%00`` in the path or the query), which
+  no field of the API holds and PostgreSQL cannot store or compare: a text column given one made
+  the driver fail, and the request answered 500.
 * **OPTIONS** requests that are not CORS preflights handled by the CORS middleware are answered
   here with ``204`` and the path's ``Allow`` header: they never reach a route's guards (which
   once ran before authentication and answered 500).
@@ -59,6 +62,10 @@ _PAIR = re.compile(rb"\[\]|\{\}")
 _LONG_DIGITS = re.compile(rb"\d{%d,}" % (MAX_INT_DIGITS + 1))
 _BIG_EXPONENT = re.compile(rb"[eE][+-]?\d{3,}")
 _DEEP_RUN = re.compile(rb"[\[{]{%d,}" % (MAX_JSON_DEPTH + 1))
+# ``\u0000`` after an even number of backslashes (an odd number escapes the backslash itself,
+# which is harmless text).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL_MESSAGE = "请求数据中含有不允许的空字符（\\u0000）"
 
 
 def json_body_problem(body: bytes) -> str | None:
@@ -68,6 +75,8 @@ def json_body_problem(body: bytes) -> str | None:
     it with its own 400. The cost is a few regular-expression passes in C over the body, at most
     :data:`MAX_JSON_DEPTH` of them over its brackets alone.
     """
+    if b"\\u0000" in body and _NUL_ESCAPE.search(body):
+        return NUL_MESSAGE
     outside_strings = _STRING.sub(b'""', body)
     if _BIG_EXPONENT.search(outside_strings) or any(
         run.start() == 0 or outside_strings[run.start() - 1] != ord(".")
@@ -86,6 +95,10 @@ def json_body_problem(body: bytes) -> str | None:
     if _PAIR.search(brackets) or _DEEP_RUN.search(brackets):
         return f"请求数据嵌套层数过多（最多 {MAX_JSON_DEPTH} 层）"
     return None
+
+
+def _has_nul(query: bytes) -> bool:
+    return b"\x00" in query or b"%00" in query
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -119,6 +132,9 @@ class HostileInputGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or _has_nul(scope.get("query_string", b"")):
+            await send_error(send, 400, NUL_MESSAGE)
             return
         method = scope["method"]
         if method == "OPTIONS" and not (self.cors and _header(scope, b"origin")):

@@ -214,3 +214,24 @@ async def test_a_since_without_a_zone_is_refused_in_chinese(client, login) -> No
         assert response.status_code == 200, response.text
         echoed = datetime.fromisoformat(response.json()["since"].replace("Z", "+00:00"))
         assert echoed == datetime(2026, 1, 1, 2, tzinfo=UTC)
+
+
+async def test_the_nul_character_is_refused_wherever_it_comes(client, login) -> None:
+    """PostgreSQL can neither store nor compare a NUL: an institution named with one answered
+    500 there. Refused at the door in a JSON body, a path or a query; nothing is stored."""
+    admin = await login("admin")
+    code = f"P{uuid.uuid4().hex[:10].upper()}"
+    body = {"code": code, "name": "空\u0000字符药房", "type": "pharmacy", "region_code": "371002"}
+    response = await client.post("/api/admin/institutions", json=body, headers=admin)
+    assert "空字符" in assert_chinese_refusal(response, 400)["detail"]
+    response = await client.get(f"/api/institutions/{code}%00", headers=admin)
+    assert "空字符" in assert_chinese_refusal(response, 400)["detail"]
+    response = await client.get("/api/institutions", params={"q": "a\u0000"}, headers=admin)
+    assert "空字符" in assert_chinese_refusal(response, 400)["detail"]
+    listed = await client.get("/api/institutions", params={"q": code}, headers=admin)
+    assert listed.status_code == 200 and listed.json()["items"] == []
+    # An escaped backslash before "u0000" is text, not a NUL.
+    text = json.dumps({**body, "name": "反斜杠\\u0000药房"}).encode()
+    assert json_body_problem(text) is None
+    created = await client.post("/api/admin/institutions", content=text, headers={**admin, **JSON})
+    assert created.status_code == 201 and created.json()["name"] == "反斜杠\\u0000药房"
