@@ -47,7 +47,7 @@ async def test_create_and_edit_a_region(
         ({**body, "code": "37-99"}, 422),
         ({**body, "code": "379987", "office_short_name": ""}, 422),
         ({**body, "code": "379987", "office_short_name": "新〔区〕"}, 422),
-        ({**body, "code": "379987", "office_short_name": "新\u0000"}, 422),
+        ({**body, "code": "379987", "office_short_name": "新\u001b"}, 422),
         ({**body, "code": "379987", "name": "新\u0007区"}, 422),
         ({**body, "code": "379987", "parent_code": "000000"}, 404),
     ):
